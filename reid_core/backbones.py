@@ -1,0 +1,165 @@
+"""Frame backbones behind one small registry.
+
+Each backbone maps a batch of normalised frames (N×3×H×W) to the final feature map X
+(N×C×h×w) and a mid-level map that the auxiliary classifier reads. Weights come only from
+local files (torchvision state-dict key names); nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from torchvision import models
+from torchvision.models.inception import InceptionAux
+
+from reid_core.checkpoint_io import load_state_dict_file
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """What the rest of the model needs to know about a backbone."""
+
+    name: str
+    input_size: tuple[int, int]  # (height, width) of each frame
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    channels: int  # C of the final map X
+    map_size: tuple[int, int]  # (h, w) of X at input_size
+    aux_channels: int  # channels of the mid-level map the aux classifier reads
+
+
+class Backbone(nn.Module):
+    """Common interface: ``forward`` returns (X, mid) where mid may be skipped for speed."""
+
+    spec: BackboneSpec
+
+    def features(self, frames: torch.Tensor) -> torch.Tensor:
+        """Final feature map only (the inference path)."""
+        return self.forward(frames, with_mid=False)[0]
+
+    def make_aux_head(self, num_classes: int) -> nn.Module:
+        raise NotImplementedError
+
+
+class InceptionV3Backbone(Backbone):
+    """Inception-v3 up to Mixed_7c (paper: 299×299 → 2048×8×8); aux reads Mixed_6e."""
+
+    spec = BackboneSpec(
+        name="inception_v3",
+        input_size=(299, 299),
+        mean=(0.5, 0.5, 0.5),  # the authors' code normalises with mean = std = 0.5
+        std=(0.5, 0.5, 0.5),
+        channels=2048,
+        map_size=(8, 8),
+        aux_channels=768,
+    )
+
+    def __init__(self, weights: str | Path | None = None) -> None:
+        super().__init__()
+        net = models.inception_v3(weights=None, aux_logits=True, init_weights=weights is None)
+        if weights is not None:
+            state = load_state_dict_file(weights)
+            net.load_state_dict(state, strict=False)  # fc/AuxLogits.fc are replaced anyway
+        self.stem = nn.Sequential(
+            net.Conv2d_1a_3x3, net.Conv2d_2a_3x3, net.Conv2d_2b_3x3, net.maxpool1,
+            net.Conv2d_3b_1x1, net.Conv2d_4a_3x3, net.maxpool2,
+            net.Mixed_5b, net.Mixed_5c, net.Mixed_5d,
+            net.Mixed_6a, net.Mixed_6b, net.Mixed_6c, net.Mixed_6d, net.Mixed_6e,
+        )
+        self.top = nn.Sequential(net.Mixed_7a, net.Mixed_7b, net.Mixed_7c)
+        # Kept as plain tensors (not a submodule) so the aux head is built once, by the model.
+        self._aux_conv_state = {k: v for k, v in net.AuxLogits.state_dict().items() if not k.startswith("fc.")}
+
+    def forward(self, frames: torch.Tensor, with_mid: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        mid = self.stem(frames)
+        return self.top(mid), (mid if with_mid else None)
+
+    def make_aux_head(self, num_classes: int) -> nn.Module:
+        head = InceptionAux(self.spec.aux_channels, num_classes)
+        head.load_state_dict(self._aux_conv_state, strict=False)
+        return head
+
+
+def _rename_legacy_mobilenet_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Map the old flat inverted-residual layout (conv.{0,1,3,4,6,7}) to torchvision's.
+
+    Old blocks are a flat Sequential with ReLU6 at positions 2 and 5; current torchvision
+    nests them as conv.{0.0,0.1,1.0,1.1,2,3} (or conv.{0.0,0.1,1,2} without expansion).
+    """
+    expanded = {"0": "0.0", "1": "0.1", "3": "1.0", "4": "1.1", "6": "2", "7": "3"}
+    unexpanded = {"0": "0.0", "1": "0.1", "3": "1", "4": "2"}
+    block_keys: dict[str, set[str]] = {}
+    pattern = re.compile(r"^features\.(\d+)\.conv\.(\d+)\.(.+)$")
+    for key in state:
+        match = pattern.match(key)
+        if match:
+            block_keys.setdefault(match.group(1), set()).add(match.group(2))
+    renamed = {}
+    for key, value in state.items():
+        match = pattern.match(key)
+        if not match:
+            renamed[key] = value
+            continue
+        block, position, rest = match.groups()
+        table = expanded if "6" in block_keys[block] else unexpanded
+        if position not in table:  # already in the new layout
+            renamed[key] = value
+            continue
+        renamed[f"features.{block}.conv.{table[position]}.{rest}"] = value
+    return renamed
+
+
+class MobileNetV2Backbone(Backbone):
+    """MobileNetV2 features at 256×128 (a common re-ID frame size) → 1280×8×4."""
+
+    spec = BackboneSpec(
+        name="mobilenet_v2",
+        input_size=(256, 128),
+        mean=(0.485, 0.456, 0.406),  # ImageNet statistics, as the weights were trained
+        std=(0.229, 0.224, 0.225),
+        channels=1280,
+        map_size=(8, 4),
+        aux_channels=96,
+    )
+    _MID_INDEX = 14  # features[:14] ends with the 96-channel stride-16 stage
+
+    def __init__(self, weights: str | Path | None = None) -> None:
+        super().__init__()
+        features = models.mobilenet_v2(weights=None).features
+        if weights is not None:
+            state = load_state_dict_file(weights)
+            state = {k.removeprefix("features."): v for k, v in _rename_legacy_mobilenet_keys(state).items()}
+            features.load_state_dict(state, strict=True)
+        self.low = features[: self._MID_INDEX]
+        self.high = features[self._MID_INDEX :]
+
+    def forward(self, frames: torch.Tensor, with_mid: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        mid = self.low(frames)
+        return self.high(mid), (mid if with_mid else None)
+
+    def make_aux_head(self, num_classes: int) -> nn.Module:
+        return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(self.spec.aux_channels, num_classes))
+
+
+BACKBONES: dict[str, Callable[[str | Path | None], Backbone]] = {
+    "inception_v3": InceptionV3Backbone,
+    "mobilenet_v2": MobileNetV2Backbone,
+}
+
+
+def create_backbone(name: str, weights: str | Path | None = None) -> Backbone:
+    """Build a registered backbone, optionally loading local ImageNet weights."""
+    if name not in BACKBONES:
+        raise ValueError(f"unknown backbone {name!r}; choose one of {sorted(BACKBONES)}")
+    return BACKBONES[name](weights)
+
+
+def backbone_spec(name: str) -> BackboneSpec:
+    if name not in BACKBONES:
+        raise ValueError(f"unknown backbone {name!r}; choose one of {sorted(BACKBONES)}")
+    return BACKBONES[name].spec  # type: ignore[attr-defined]

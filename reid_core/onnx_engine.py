@@ -1,0 +1,140 @@
+"""ONNX export of the embedder as per-stage graphs, and an onnxruntime engine that runs them.
+
+A recurrence over a variable number of frames does not export as one graph (a Python loop
+is unrolled to a fixed length), so the model is cut where the streaming torch driver cuts
+it: backbone (N frames), one RRU step, the STIM 1×1×1 projection (N frames), and the STIM
+3×3×3 window. The same driver (``Embedder``) then runs either engine.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from reid_core.backbones import BackboneSpec, backbone_spec
+from reid_core.embedder import Embedder
+from reid_core.model import ModelConfig, ReIDModel
+from reid_core.temporal import StimStream, TemporalPool
+
+MANIFEST = "manifest.json"
+STAGE_FILES = {"backbone": "backbone.onnx", "refine": "rru_step.onnx", "project": "stim_project.onnx", "window": "stim_window.onnx"}
+OPSET = 18
+
+
+class _Backbone(nn.Module):
+    def __init__(self, model: ReIDModel) -> None:
+        super().__init__()
+        self.backbone = model.backbone
+
+    def forward(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.backbone.features(frames)
+
+
+class _RefineStep(nn.Module):
+    def __init__(self, model: ReIDModel) -> None:
+        super().__init__()
+        assert model.rru is not None
+        self.rru = model.rru
+
+    def forward(self, x_prev: torch.Tensor, s_prev: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        s, z = self.rru.step(x_prev, s_prev, x)
+        return s, z.mean(dim=1)
+
+
+class _Project(nn.Module):
+    def __init__(self, model: ReIDModel) -> None:
+        super().__init__()
+        self.stim = model.temporal
+
+    def forward(self, refined: torch.Tensor) -> torch.Tensor:
+        return self.stim.project(refined)
+
+
+class _Window(nn.Module):
+    def __init__(self, model: ReIDModel) -> None:
+        super().__init__()
+        self.stim = model.temporal
+
+    def forward(self, projected: torch.Tensor) -> torch.Tensor:
+        return self.stim.window_sums(projected)
+
+
+def export_onnx(model: ReIDModel, out_dir: str | Path) -> Path:
+    """Write the four stage graphs and a manifest into ``out_dir``; returns the folder."""
+    config = model.config
+    if not (config.rru and config.temporal == "stim"):
+        raise ValueError("ONNX export supports the RRU+STIM embedder (variant 'rru_stim') only")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model = model.eval().cpu()
+    spec = model.spec
+    channels, (h, w) = spec.channels, spec.map_size
+    frames = torch.randn(3, 3, *spec.input_size)
+    one_map = torch.randn(1, channels, h, w)
+    frames_dim = torch.export.Dim("frames", min=1)
+    window_dim = torch.export.Dim("window", min=3)
+    jobs = [
+        ("backbone", _Backbone(model), (frames,), {"frames": {0: frames_dim}}, ["frames"], ["maps"]),
+        ("refine", _RefineStep(model), (one_map, one_map * 0.5, one_map), None, ["x_prev", "s_prev", "x"], ["s", "heat"]),
+        ("project", _Project(model), (torch.randn(3, channels, h, w),), {"refined": {0: frames_dim}}, ["refined"], ["projected"]),
+        ("window", _Window(model), (torch.randn(4, 256, h, w),), {"projected": {0: window_dim}}, ["projected"], ["sums"]),
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for stage, module, args, dynamic, inputs, outputs in jobs:
+            torch.onnx.export(
+                module, args, str(out_dir / STAGE_FILES[stage]), input_names=inputs, output_names=outputs,
+                dynamic_shapes=dynamic, opset_version=OPSET, dynamo=True, external_data=False, verbose=False,
+            )
+    (out_dir / MANIFEST).write_text(json.dumps({"config": config.to_dict()}, indent=2))
+    return out_dir
+
+
+class OnnxStages:
+    """onnxruntime implementation of the embedder stages (CPU, or CUDA if available)."""
+
+    has_rru = True
+
+    def __init__(self, folder: str | Path, providers: list[str] | None = None) -> None:
+        import onnxruntime as ort
+
+        folder = Path(folder)
+        manifest = folder / MANIFEST
+        if not manifest.is_file():
+            raise FileNotFoundError(f"{folder}: not an exported ONNX embedder (no {MANIFEST})")
+        self.config = ModelConfig.from_dict(json.loads(manifest.read_text())["config"])
+        self.spec: BackboneSpec = backbone_spec(self.config.backbone)
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        providers = providers or ["CPUExecutionProvider"]
+        self.sessions = {
+            stage: ort.InferenceSession(str(folder / name), options, providers=providers)
+            for stage, name in STAGE_FILES.items()
+        }
+
+    def _run(self, stage: str, *arrays: torch.Tensor) -> list[np.ndarray]:
+        session = self.sessions[stage]
+        feeds = {inp.name: a.detach().cpu().numpy().astype(np.float32) for inp, a in zip(session.get_inputs(), arrays)}
+        return session.run(None, feeds)
+
+    def maps(self, frames: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self._run("backbone", frames)[0])
+
+    def refine(self, x_prev, s_prev, x):  # type: ignore[no-untyped-def]
+        s, heat = self._run("refine", x_prev, s_prev, x)
+        return torch.from_numpy(s), torch.from_numpy(heat)
+
+    def pool(self) -> TemporalPool:
+        return StimStream(
+            lambda refined: torch.from_numpy(self._run("project", refined)[0]),
+            lambda projected: torch.from_numpy(self._run("window", projected)[0]),
+        )
+
+
+def onnx_embedder(folder: str | Path, chunk_size: int = 32, providers: list[str] | None = None) -> Embedder:
+    return Embedder(OnnxStages(folder, providers), chunk_size)
