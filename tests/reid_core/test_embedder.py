@@ -1,0 +1,107 @@
+"""Streaming inference over tracklets of any length, bounded memory, and ONNX parity."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from reid_core.embedder import Embedder, preprocess
+from reid_core.model import ModelConfig, ReIDModel, variant_config
+from reid_core.onnx_engine import export_onnx, onnx_embedder
+
+PROBE = Path(__file__).with_name("peak_memory_probe.py")
+
+
+def randomise_batchnorm(model: ReIDModel) -> ReIDModel:
+    """Non-trivial running statistics, so eval-mode BN is not the identity."""
+    generator = torch.Generator().manual_seed(0)
+    for module in model.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.running_mean.copy_(torch.rand(module.running_mean.shape, generator=generator) * 0.2 - 0.1)
+            module.running_var.copy_(torch.rand(module.running_var.shape, generator=generator) + 0.5)
+    return model.eval()
+
+
+def random_crops(count: int, seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, 255, (int(rng.integers(40, 160)), int(rng.integers(20, 80)), 3), dtype=np.uint8)
+            for _ in range(count)]
+
+
+@pytest.fixture(scope="module")
+def model() -> ReIDModel:
+    torch.manual_seed(0)
+    return randomise_batchnorm(ReIDModel(ModelConfig()))
+
+
+@pytest.mark.parametrize("variant", ["rru_stim", "rru_lstm", "baseline", "stim"])
+def test_streaming_equals_whole_sequence_forward(variant: str) -> None:
+    torch.manual_seed(1)
+    net = randomise_batchnorm(ReIDModel(variant_config(variant)))
+    crops = random_crops(11)
+    streamed = Embedder.from_model(net, chunk_size=4).embed(crops)
+    with torch.no_grad():
+        whole = net(preprocess(crops, net.spec).unsqueeze(0))
+    np.testing.assert_allclose(streamed.feature, whole.f[0].numpy(), atol=1e-5)
+    if whole.gates is not None:
+        np.testing.assert_allclose(streamed.heatmaps, whole.gates[0].mean(dim=1).numpy(), atol=1e-3)
+    else:
+        assert streamed.heatmaps is None
+
+
+def test_result_does_not_depend_on_chunk_size(model: ReIDModel) -> None:
+    crops = random_crops(20, seed=2)
+    results = [Embedder.from_model(model, chunk_size=size).embed(crops) for size in (1, 7, 64)]
+    for other in results[1:]:
+        np.testing.assert_allclose(other.feature, results[0].feature, atol=1e-5)
+        np.testing.assert_array_equal(other.heatmaps, results[0].heatmaps)
+
+
+def test_one_frame_tracklet(model: ReIDModel) -> None:
+    result = Embedder.from_model(model).embed(random_crops(1))
+    assert result.feature.shape == (256,) and np.isfinite(result.feature).all()
+    assert result.heatmaps.shape == (1, 8, 4) and result.heatmaps.dtype == np.float16
+    assert 0.0 < float(result.heatmaps.min()) and float(result.heatmaps.max()) < 1.0
+    assert np.linalg.norm(result.unit_feature) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_empty_tracklet_is_refused(model: ReIDModel) -> None:
+    with pytest.raises(ValueError, match="empty tracklet"):
+        Embedder.from_model(model).embed([])
+
+
+def peak_rss_mib(frames: int, chunk: int) -> float:
+    done = subprocess.run([sys.executable, str(PROBE), str(frames), str(chunk)],
+                          capture_output=True, text=True, check=True)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_long_tracklet_memory_is_bounded_by_the_chunk() -> None:
+    long_run = peak_rss_mib(300, 16)
+    short_run = peak_rss_mib(40, 16)
+    unchunked = peak_rss_mib(120, 120)
+    assert long_run < short_run + 64, (long_run, short_run)  # 7.5× the frames, same peak
+    assert unchunked > 3 * long_run, (unchunked, long_run)  # the bound really comes from chunking
+
+
+@pytest.mark.slow
+def test_onnx_engine_matches_torch_on_variable_lengths(model: ReIDModel, tmp_path: Path) -> None:
+    folder = export_onnx(model, tmp_path / "onnx")
+    onnx_engine = onnx_embedder(folder, chunk_size=16)
+    torch_engine = Embedder.from_model(model, chunk_size=16)
+    for length in (1, 2, 17, 40):
+        crops = random_crops(length, seed=length)
+        expected, got = torch_engine.embed(crops), onnx_engine.embed(crops)
+        assert float(np.abs(expected.feature - got.feature).max()) <= 1e-4, length
+        assert float(np.abs(expected.heatmaps.astype(np.float32) - got.heatmaps.astype(np.float32)).max()) <= 1e-3
+
+
+def test_onnx_export_refuses_variants_it_cannot_stream(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="rru_stim"):
+        export_onnx(ReIDModel(variant_config("rru_lstm")), tmp_path)
