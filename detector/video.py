@@ -1,0 +1,86 @@
+"""Reading video files with OpenCV, with errors that name the file and the problem."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+# A stream that ends this far before its declared length is treated as truncated.
+TRUNCATION_TOLERANCE = 0.02
+
+
+class VideoError(RuntimeError):
+    """A video that cannot be ingested; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: Path
+    fps: float
+    frame_count: int
+    width: int
+    height: int
+
+
+def probe_video(path: str | Path) -> VideoInfo:
+    """Open the file and check it decodes; raises VideoError otherwise."""
+    path = Path(path)
+    if not path.exists():
+        raise VideoError(f"{path}: no such file")
+    if not path.is_file():
+        raise VideoError(f"{path}: not a file")
+    if path.stat().st_size == 0:
+        raise VideoError(f"{path}: empty file")
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            raise VideoError(f"{path}: not a video OpenCV can open (unknown format or corrupt header)")
+        ok, frame = capture.read()
+        if not ok or frame is None:
+            raise VideoError(f"{path}: no frame could be decoded (corrupt or not a video)")
+        fps = capture.get(cv2.CAP_PROP_FPS)
+        count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        return VideoInfo(path, fps if fps and fps > 0 else 25.0, max(count, 1), frame.shape[1], frame.shape[0])
+    finally:
+        capture.release()
+
+
+def iter_frames(info: VideoInfo, stride: int = 1) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (frame index, BGR frame) for every ``stride``-th frame.
+
+    Raises VideoError when the stream ends well before its declared length (truncated file).
+    """
+    capture = cv2.VideoCapture(str(info.path))
+    decoded = 0
+    try:
+        index = 0
+        while True:
+            if index % stride == 0:
+                ok, frame = capture.read()
+                if not ok:
+                    break
+                decoded = index + 1
+                yield index, frame
+            else:
+                if not capture.grab():
+                    break
+                decoded = index + 1
+            index += 1
+    finally:
+        capture.release()
+    if decoded < info.frame_count * (1 - TRUNCATION_TOLERANCE) - 1:
+        raise VideoError(f"{info.path}: truncated: decoded {decoded} of {info.frame_count} declared frames")
+
+
+def content_hash(path: str | Path) -> str:
+    """SHA-256 of the file: the identity of a video, so re-adding it is a no-op."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
