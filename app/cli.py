@@ -44,8 +44,52 @@ def _ingest(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+def _embed(args: argparse.Namespace) -> int:
+    from app.pipeline.embed import embed_workspace
+    from reid_core.workspace import Workspace
+
+    bar = tqdm(desc="embedding", unit="tracklet", dynamic_ncols=True)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    with Workspace(args.workspace, create=False) as workspace:
+        summary = embed_workspace(workspace, args.model, args.device, progress=progress)
+    bar.close()
+    print(f"model {summary.model_id} on {summary.device}: embedded {summary.embedded} tracklets "
+          f"({summary.already_done} were already done)")
+    return 0
+
+
+def _query(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from app.pipeline.query import QueryOptions, query_workspace
+    from reid_core.workspace import Workspace
+
+    window = (args.after, args.before) if args.after is not None or args.before is not None else None
+    if window is not None:
+        window = (window[0] if window[0] is not None else float("-inf"), window[1] if window[1] is not None else float("inf"))
+    options = QueryOptions(top_k=args.top, cameras=tuple(args.cameras) if args.cameras else None,
+                           exclude_own_camera=not args.include_own_camera, time_window=window,
+                           combine=args.combine, rerank=args.rerank)
+    with Workspace(args.workspace, create=False) as workspace:
+        matches = query_workspace(workspace, args.tracklets, args.model_id, options)
+    if args.json:
+        print(json.dumps([asdict(m) for m in matches], indent=2))
+        return 0
+    header = f"{'rank':>4}  {'tracklet':>8}  {'camera':<14}{'similarity':>10}  {'start s':>8}  {'end s':>8}"
+    print(header + ("  re-ranked dist" if args.rerank else ""))
+    for m in matches:
+        line = f"{m.rank:>4}  {m.tracklet_id:>8}  {m.camera[:13]:<14}{m.similarity:>10.3f}  {m.start_time:>8.1f}  {m.end_time:>8.1f}"
+        print(line + (f"  {m.distance:>14.3f}" if m.distance is not None else ""))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from resources import DEFAULT_DETECTOR
+    from resources import DEFAULT_DETECTOR, DEFAULT_REID_CHECKPOINT
 
     parser = argparse.ArgumentParser(prog="reid", description="Video person re-identification across cameras")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -61,6 +105,27 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--min-length", type=int, default=8, help="drop tracklets with fewer boxes")
     ingest.add_argument("--max-crops", type=int, default=32, help="crops kept per tracklet (0 = all)")
     ingest.set_defaults(run=_ingest)
+
+    embed = commands.add_parser("embed", help="embed the workspace's tracklets with a re-ID checkpoint")
+    embed.add_argument("workspace", type=Path)
+    embed.add_argument("--model", type=Path, default=DEFAULT_REID_CHECKPOINT, help="re-ID checkpoint (.pt)")
+    embed.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "onnx"])
+    embed.set_defaults(run=_embed)
+
+    query = commands.add_parser("query", help="rank other cameras' tracklets against a tracklet")
+    query.add_argument("workspace", type=Path)
+    query.add_argument("tracklets", nargs="+", type=int, help="one or more tracklet ids of the same person")
+    query.add_argument("--top", type=int, default=20)
+    query.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking (k1=20, k2=6, λ=0.3)")
+    query.add_argument("--combine", default="average", choices=["average", "best"],
+                       help="how several query tracklets are combined")
+    query.add_argument("--cameras", nargs="*", help="only these cameras")
+    query.add_argument("--include-own-camera", action="store_true", help="also rank the query's own camera")
+    query.add_argument("--after", type=float, help="only tracklets ending after this time (s)")
+    query.add_argument("--before", type=float, help="only tracklets starting before this time (s)")
+    query.add_argument("--model-id", help="which model's embeddings (default: the latest)")
+    query.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    query.set_defaults(run=_query)
     return parser
 
 

@@ -7,7 +7,7 @@ chunk. The same driver runs on two engines: PyTorch (CPU/CUDA) and onnxruntime.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -108,34 +108,77 @@ class Embedder:
 
     @torch.inference_mode()
     def embed(self, crops: Sequence[np.ndarray]) -> TrackletEmbedding:
-        """Embed one tracklet of RGB crops; chunks are decoded and resized lazily."""
+        """Embed one tracklet of RGB crops; chunks are resized lazily, one chunk in memory."""
         chunks = (preprocess(crops[i : i + self.chunk_size], self.spec) for i in range(0, len(crops), self.chunk_size))
         return self.embed_frames(chunks)
 
     @torch.inference_mode()
-    def embed_frames(self, chunks) -> TrackletEmbedding:  # type: ignore[no-untyped-def]
+    def embed_frames(self, chunks: Iterable[torch.Tensor]) -> TrackletEmbedding:
         """Embed from an iterable of already-normalised N×3×H×W chunks."""
-        pool = self.stages.pool()
-        heatmaps: list[torch.Tensor] = []
-        x_prev = s_prev = None
-        frame_count = 0
+        state = _TrackletState(self.stages)
         for frames in chunks:
-            frame_count += frames.shape[0]
             for start in range(0, frames.shape[0], self.chunk_size):
-                maps = self.stages.maps(frames[start : start + self.chunk_size])
-                if self.stages.has_rru:
-                    if x_prev is None:
-                        x_prev = s_prev = maps[:1]  # X_0 = S_0 = X_1
-                    refined = []
-                    for t in range(maps.shape[0]):
-                        s_prev, heat = self.stages.refine(x_prev, s_prev, maps[t : t + 1])
-                        x_prev = maps[t : t + 1]
-                        refined.append(s_prev)
-                        heatmaps.append(heat.float().cpu())
-                    maps = torch.cat(refined)
-                pool.push(maps)
-        if frame_count == 0:
+                state.push(self.stages.maps(frames[start : start + self.chunk_size]))
+        return state.result()
+
+    @torch.inference_mode()
+    def embed_many(self, tracklets: Sequence[Sequence[np.ndarray]]) -> list[TrackletEmbedding]:
+        """Embed several tracklets, packing short ones into shared backbone batches of ≤ chunk_size frames."""
+        results: list[TrackletEmbedding | None] = [None] * len(tracklets)
+        pending: list[int] = []
+
+        def flush() -> None:
+            if not pending:
+                return
+            frames = preprocess([crop for i in pending for crop in tracklets[i]], self.spec)
+            maps = self.stages.maps(frames)
+            offset = 0
+            for i in pending:
+                state = _TrackletState(self.stages)
+                state.push(maps[offset : offset + len(tracklets[i])])
+                offset += len(tracklets[i])
+                results[i] = state.result()
+            pending.clear()
+
+        for index, crops in enumerate(tracklets):
+            if len(crops) > self.chunk_size:
+                results[index] = self.embed(crops)
+                continue
+            if sum(len(tracklets[i]) for i in pending) + len(crops) > self.chunk_size:
+                flush()
+            pending.append(index)
+        flush()
+        return [r for r in results if r is not None]
+
+
+class _TrackletState:
+    """The recurrence and pooling state of one tracklet while its maps arrive chunk by chunk."""
+
+    def __init__(self, stages: EmbeddingStages) -> None:
+        self.stages = stages
+        self.pool = stages.pool()
+        self.heatmaps: list[torch.Tensor] = []
+        self.x_prev: torch.Tensor | None = None
+        self.s_prev: torch.Tensor | None = None
+        self.frames = 0
+
+    def push(self, maps: torch.Tensor) -> None:
+        self.frames += maps.shape[0]
+        if self.stages.has_rru:
+            if self.x_prev is None:
+                self.x_prev = self.s_prev = maps[:1]  # X_0 = S_0 = X_1
+            refined = []
+            for t in range(maps.shape[0]):
+                self.s_prev, heat = self.stages.refine(self.x_prev, self.s_prev, maps[t : t + 1])
+                self.x_prev = maps[t : t + 1]
+                refined.append(self.s_prev)
+                self.heatmaps.append(heat.float().cpu())
+            maps = torch.cat(refined)
+        self.pool.push(maps)
+
+    def result(self) -> TrackletEmbedding:
+        if self.frames == 0:
             raise ValueError("cannot embed an empty tracklet")
-        feature = pool.result().float().cpu().numpy().reshape(-1)
-        gate_maps = torch.cat(heatmaps).numpy().astype(np.float16) if heatmaps else None
+        feature = self.pool.result().float().cpu().numpy().reshape(-1)
+        gate_maps = torch.cat(self.heatmaps).numpy().astype(np.float16) if self.heatmaps else None
         return TrackletEmbedding(feature=feature, heatmaps=gate_maps)

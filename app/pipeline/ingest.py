@@ -48,9 +48,12 @@ def ingest_videos(
     start_times: dict[Path, float] | None = None,
     progress: ProgressFn | None = None,
     cancelled: Callable[[], bool] | None = None,
+    tracker: PersonTracker | None = None,
 ) -> list[VideoOutcome]:
-    """Ingest each video; a failing video is reported and the others go on."""
-    tracker: PersonTracker | None = None
+    """Ingest each video; a failing video is reported and the others go on.
+
+    ``tracker`` lets a long-lived caller (the GUI, a benchmark) reuse a loaded detector.
+    """
     outcomes = []
     for raw_path in videos:
         path = Path(raw_path)

@@ -17,8 +17,9 @@ import pytest
 from app.pipeline.ingest import ingest_videos
 from detector.tracklets import TrackletParams
 from reid_core.workspace import SCHEMA_VERSION, Workspace, WorkspaceError
+from resources import DEMO_VIDEO
 from tests.conftest import REPO_ROOT
-from tests.footage import cut_clip
+from detector.video import cut_clip
 
 FAST = TrackletParams(min_length=5)
 
@@ -26,7 +27,7 @@ FAST = TrackletParams(min_length=5)
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("clips")
-    return {"a": cut_clip(folder / "cam_a.avi", 0, 60), "b": cut_clip(folder / "cam_b.avi", 400, 60)}
+    return {"a": cut_clip(folder / "cam_a.avi", 0, 60, source=DEMO_VIDEO), "b": cut_clip(folder / "cam_b.avi", 400, 60, source=DEMO_VIDEO)}
 
 
 def snapshot(workspace: Workspace) -> list[tuple]:
@@ -77,10 +78,10 @@ def bad_files(folder: Path) -> dict[str, Path]:
     corrupt.write_bytes(bytes(rng.getrandbits(8) for _ in range(50_000)))
     empty = folder / "empty.mp4"
     empty.write_bytes(b"")
-    mp4 = cut_clip(folder / "whole.mp4", 0, 30, fourcc="mp4v")
+    mp4 = cut_clip(folder / "whole.mp4", 0, 30, source=DEMO_VIDEO, fourcc="mp4v")
     truncated_mp4 = folder / "truncated.mp4"
     truncated_mp4.write_bytes(mp4.read_bytes()[: mp4.stat().st_size // 2])
-    avi = cut_clip(folder / "whole.avi", 100, 40)
+    avi = cut_clip(folder / "whole.avi", 100, 40, source=DEMO_VIDEO)
     truncated_avi = folder / "truncated.avi"
     truncated_avi.write_bytes(avi.read_bytes()[: avi.stat().st_size // 2])
     return {"corrupt": corrupt, "empty": empty, "truncated_mp4": truncated_mp4, "truncated_avi": truncated_avi,

@@ -105,3 +105,14 @@ def test_onnx_engine_matches_torch_on_variable_lengths(model: ReIDModel, tmp_pat
 def test_onnx_export_refuses_variants_it_cannot_stream(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="rru_stim"):
         export_onnx(ReIDModel(variant_config("rru_lstm")), tmp_path)
+
+
+def test_batched_tracklets_equal_one_by_one(model: ReIDModel) -> None:
+    tracklets = [random_crops(n, seed=n) for n in (3, 1, 9, 40, 5, 12)]
+    embedder = Embedder.from_model(model, chunk_size=16)
+    batched = embedder.embed_many(tracklets)
+    assert len(batched) == len(tracklets)
+    for crops, got in zip(tracklets, batched):
+        alone = embedder.embed(crops)
+        np.testing.assert_allclose(got.feature, alone.feature, atol=1e-4)
+        np.testing.assert_allclose(got.heatmaps.astype(np.float32), alone.heatmaps.astype(np.float32), atol=2e-3)

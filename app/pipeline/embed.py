@@ -1,0 +1,101 @@
+"""Embed every tracklet of a workspace with one model: incremental, batched, kill-safe.
+
+The model id is the checkpoint's content hash, so the torch and ONNX engines of the same
+checkpoint share one id (they give the same vectors), and another checkpoint gets its own rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from reid_core.checkpoint import file_digest, load_model, read_checkpoint
+from reid_core.embedder import Embedder
+from reid_core.onnx_engine import MANIFEST, export_onnx, onnx_embedder
+from reid_core.workspace import Workspace
+from resources import DEFAULT_REID_CHECKPOINT
+
+DEVICES = ("auto", "cpu", "cuda", "onnx")
+TRACKLETS_PER_COMMIT = 16
+
+
+@dataclass
+class EmbedSummary:
+    model_id: str
+    device: str
+    embedded: int
+    already_done: int
+
+
+def resolve_device(device: str) -> str:
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, not {device!r}")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda asked for, but PyTorch sees no CUDA GPU")
+    return device
+
+
+def open_embedder(checkpoint: Path, device: str, onnx_cache: Path, chunk_size: int = 64) -> tuple[Embedder, str]:
+    """(embedder, model id) for a checkpoint on a resolved device; ONNX graphs are exported once."""
+    model_id = file_digest(checkpoint)
+    model = load_model(checkpoint)
+    if device == "onnx":
+        folder = onnx_cache / model_id
+        if not (folder / MANIFEST).is_file():
+            export_onnx(model, folder)
+        return onnx_embedder(folder, chunk_size=chunk_size), model_id
+    return Embedder.from_model(model, device=device, chunk_size=chunk_size), model_id
+
+
+def decode_crops(crops: list[tuple[int, bytes]]) -> list[np.ndarray]:
+    """Stored JPEG crops → RGB arrays."""
+    images = []
+    for _, jpeg in crops:
+        image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+        images.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+    return images
+
+
+def register_checkpoint(workspace: Workspace, checkpoint: Path, model_id: str, feature_dim: int) -> None:
+    data = read_checkpoint(checkpoint)
+    name = str(data.get("meta", {}).get("name", checkpoint.stem))
+    config = data["config"]
+    workspace.register_model(model_id, name, str(checkpoint.resolve()), str(config["backbone"]), feature_dim, config)
+
+
+def embed_workspace(
+    workspace: Workspace,
+    checkpoint: str | Path = DEFAULT_REID_CHECKPOINT,
+    device: str = "auto",
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> EmbedSummary:
+    """Embed the tracklets this model has not embedded yet; each group commits on its own."""
+    checkpoint = Path(checkpoint)
+    device = resolve_device(device)
+    embedder, model_id = open_embedder(checkpoint, device, workspace.folder / "onnx")
+    todo = workspace.unembedded_tracklets(model_id)
+    already = workspace.db["tracklets"].count - len(todo)
+    done = 0
+    for start in range(0, len(todo), TRACKLETS_PER_COMMIT):
+        if cancelled is not None and cancelled():
+            break
+        group = todo[start : start + TRACKLETS_PER_COMMIT]
+        crops = [workspace.crops(tracklet_id) for tracklet_id in group]
+        results = embedder.embed_many([decode_crops(c) for c in crops])
+        with workspace.db.atomic():
+            register_checkpoint(workspace, checkpoint, model_id, results[0].feature.size)
+            for tracklet_id, tracklet_crops, result in zip(group, crops, results):
+                workspace.save_embedding(tracklet_id, model_id, result.unit_feature,
+                                         [f for f, _ in tracklet_crops], result.heatmaps)
+        done += len(group)
+        if progress is not None:
+            progress(done, len(todo))
+    return EmbedSummary(model_id, device, done, already)
