@@ -27,16 +27,19 @@ def _ingest(args: argparse.Namespace) -> int:
         bar.update(done - bar.n)
 
     with Workspace(args.workspace) as workspace:
-        outcomes = ingest_videos(workspace, args.videos, camera=args.camera, detector=detector,
-                                 tracklet_params=params, progress=progress)
+        outcomes = ingest_videos(
+            workspace, args.videos, camera=args.camera, detector=detector, tracklet_params=params, progress=progress
+        )
         for bar in bars.values():
             bar.close()
         per_camera = Counter({t.camera: 0 for t in workspace.tracklets()})
         per_camera.update(t.camera for t in workspace.tracklets())
     print("\nvideo                           status    camera        tracklets  frames  skipped")
     for o in outcomes:
-        print(f"{o.path.name[:30]:<32}{o.status:<10}{o.camera[:12]:<14}{o.tracklets:>9}{o.frames_processed:>8}"
-              f"{o.frames_skipped:>9}")
+        print(
+            f"{o.path.name[:30]:<32}{o.status:<10}{o.camera[:12]:<14}{o.tracklets:>9}{o.frames_processed:>8}"
+            f"{o.frames_skipped:>9}"
+        )
     print("tracklets per camera in the workspace: " + ", ".join(f"{c}={n}" for c, n in sorted(per_camera.items())))
     errors = [o for o in outcomes if o.status == "failed"]
     for o in errors:
@@ -57,8 +60,10 @@ def _embed(args: argparse.Namespace) -> int:
     with Workspace(args.workspace, create=False) as workspace:
         summary = embed_workspace(workspace, args.model, args.device, progress=progress)
     bar.close()
-    print(f"model {summary.model_id} on {summary.device}: embedded {summary.embedded} tracklets "
-          f"({summary.already_done} were already done)")
+    print(
+        f"model {summary.model_id} on {summary.device}: embedded {summary.embedded} tracklets "
+        f"({summary.already_done} were already done)"
+    )
     return 0
 
 
@@ -71,10 +76,18 @@ def _query(args: argparse.Namespace) -> int:
 
     window = (args.after, args.before) if args.after is not None or args.before is not None else None
     if window is not None:
-        window = (window[0] if window[0] is not None else float("-inf"), window[1] if window[1] is not None else float("inf"))
-    options = QueryOptions(top_k=args.top, cameras=tuple(args.cameras) if args.cameras else None,
-                           exclude_own_camera=not args.include_own_camera, time_window=window,
-                           combine=args.combine, rerank=args.rerank)
+        window = (
+            window[0] if window[0] is not None else float("-inf"),
+            window[1] if window[1] is not None else float("inf"),
+        )
+    options = QueryOptions(
+        top_k=args.top,
+        cameras=tuple(args.cameras) if args.cameras else None,
+        exclude_own_camera=not args.include_own_camera,
+        time_window=window,
+        combine=args.combine,
+        rerank=args.rerank,
+    )
     with Workspace(args.workspace, create=False) as workspace:
         matches = query_workspace(workspace, args.tracklets, args.model_id, options)
     if args.json:
@@ -83,8 +96,33 @@ def _query(args: argparse.Namespace) -> int:
     header = f"{'rank':>4}  {'tracklet':>8}  {'camera':<14}{'similarity':>10}  {'start s':>8}  {'end s':>8}"
     print(header + ("  re-ranked dist" if args.rerank else ""))
     for m in matches:
-        line = f"{m.rank:>4}  {m.tracklet_id:>8}  {m.camera[:13]:<14}{m.similarity:>10.3f}  {m.start_time:>8.1f}  {m.end_time:>8.1f}"
+        line = (f"{m.rank:>4}  {m.tracklet_id:>8}  {m.camera[:13]:<14}{m.similarity:>10.3f}  "
+                f"{m.start_time:>8.1f}  {m.end_time:>8.1f}")
         print(line + (f"  {m.distance:>14.3f}" if m.distance is not None else ""))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from app.pipeline.demo import demo_footage
+
+    clips = demo_footage(args.workspace / "footage")
+    print(f"demo workspace: {args.workspace.resolve()}")
+    for camera, clip in clips.items():
+        status = main(["ingest", str(args.workspace), str(clip), "--camera", camera])
+        if status:
+            return status
+    main(["embed", str(args.workspace)])
+    from reid_core.workspace import Workspace
+
+    with Workspace(args.workspace, create=False) as workspace:
+        queries = sorted(workspace.tracklets(), key=lambda t: -t.length)[: args.queries]
+    for query in queries:
+        print(
+            f"\nquery: tracklet {query.id} of camera {query.camera} "
+            f"({query.start_time:.1f}-{query.end_time:.1f} s, {query.length} boxes)"
+        )
+        main(["query", str(args.workspace), str(query.id), "--top", "5"])
+    print("\nnext: reid query WORKSPACE TRACKLET_ID [--rerank] for any tracklet id above")
     return 0
 
 
@@ -117,8 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("tracklets", nargs="+", type=int, help="one or more tracklet ids of the same person")
     query.add_argument("--top", type=int, default=20)
     query.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking (k1=20, k2=6, λ=0.3)")
-    query.add_argument("--combine", default="average", choices=["average", "best"],
-                       help="how several query tracklets are combined")
+    query.add_argument(
+        "--combine", default="average", choices=["average", "best"], help="how several query tracklets are combined"
+    )
     query.add_argument("--cameras", nargs="*", help="only these cameras")
     query.add_argument("--include-own-camera", action="store_true", help="also rank the query's own camera")
     query.add_argument("--after", type=float, help="only tracklets ending after this time (s)")
@@ -126,6 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--model-id", help="which model's embeddings (default: the latest)")
     query.add_argument("--json", action="store_true", help="print JSON instead of a table")
     query.set_defaults(run=_query)
+    demo = commands.add_parser("demo", help="run the whole flow on the shipped demo footage")
+    demo.add_argument("workspace", type=Path, nargs="?", default=Path("demo_workspace"))
+    demo.add_argument("--queries", type=int, default=3, help="how many example queries to show")
+    demo.set_defaults(run=_demo)
     return parser
 
 

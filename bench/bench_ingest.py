@@ -16,10 +16,9 @@ import torch
 
 from app.pipeline.ingest import ingest_videos
 from detector.person_tracker import PersonTracker
-from detector.video import iter_frames, probe_video
+from detector.video import cut_clip, iter_frames, probe_video
 from reid_core.workspace import Workspace
 from resources import DEMO_VIDEO
-from detector.video import cut_clip
 
 
 def main() -> None:
@@ -44,7 +43,9 @@ def main() -> None:
             start = time.perf_counter()
             [outcome] = ingest_videos(ws, [video], camera="bench", tracker=tracker)
             ingest_fps = outcome.frames_processed / (time.perf_counter() - start)
-    print(f"video {args.video.name}: {info.frame_count} frames {info.width}x{info.height}, {outcome.tracklets} tracklets")
+    print(
+        f"video {args.video.name}: {info.frame_count} frames {info.width}x{info.height}, {outcome.tracklets} tracklets"
+    )
     print(f"detector predict only : {predict_fps:6.2f} frames/s")
     print(f"full ingest           : {ingest_fps:6.2f} frames/s")
     print(f"overhead (predict fps / ingest fps - 1): {100 * (predict_fps / ingest_fps - 1):.1f}%")

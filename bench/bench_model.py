@@ -45,12 +45,12 @@ def main() -> None:
             crops = [rng.integers(0, 255, (256, 128, 3), dtype=np.uint8) for _ in range(length)]
             frames = preprocess(crops, model.spec)
 
-            def backbone_only(frames: torch.Tensor = frames) -> None:
+            def backbone_only(frames: torch.Tensor = frames, model: ReIDModel = model) -> None:
                 with torch.inference_mode():
                     for start in range(0, frames.shape[0], 32):
                         model.backbone.features(frames[start : start + 32])
 
-            def whole(crops: list[np.ndarray] = crops) -> None:
+            def whole(crops: list[np.ndarray] = crops, embedder: Embedder = embedder) -> None:
                 embedder.embed(crops)
 
             backbone_ms = best_seconds(backbone_only, args.repeats) * 1000 / length

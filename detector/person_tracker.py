@@ -62,8 +62,12 @@ class PersonTracker:
     def detect(self, frame: np.ndarray):  # type: ignore[no-untyped-def]
         """Person boxes of one BGR frame, as ultralytics Boxes on the CPU."""
         result = self.model.predict(
-            frame, classes=[PERSON_CLASS], conf=self.params.detect_conf, imgsz=self.params.imgsz,
-            device=self.params.device, verbose=False,
+            frame,
+            classes=[PERSON_CLASS],
+            conf=self.params.detect_conf,
+            imgsz=self.params.imgsz,
+            device=self.params.device,
+            verbose=False,
         )[0]
         return result.boxes.cpu().numpy()
 
@@ -72,5 +76,7 @@ class PersonTracker:
         if self._tracker is None:
             raise RuntimeError("call new_track() before the first frame of a video")
         tracks = self._tracker.update(self.detect(frame), frame)
-        return [TrackedBox(int(row[4]), (float(row[0]), float(row[1]), float(row[2]), float(row[3])), float(row[5]))
-                for row in tracks]
+        return [
+            TrackedBox(int(row[4]), (float(row[0]), float(row[1]), float(row[2]), float(row[3])), float(row[5]))
+            for row in tracks
+        ]

@@ -66,10 +66,21 @@ class InceptionV3Backbone(Backbone):
             state = load_state_dict_file(weights)
             net.load_state_dict(state, strict=False)  # fc/AuxLogits.fc are replaced anyway
         self.stem = nn.Sequential(
-            net.Conv2d_1a_3x3, net.Conv2d_2a_3x3, net.Conv2d_2b_3x3, net.maxpool1,
-            net.Conv2d_3b_1x1, net.Conv2d_4a_3x3, net.maxpool2,
-            net.Mixed_5b, net.Mixed_5c, net.Mixed_5d,
-            net.Mixed_6a, net.Mixed_6b, net.Mixed_6c, net.Mixed_6d, net.Mixed_6e,
+            net.Conv2d_1a_3x3,
+            net.Conv2d_2a_3x3,
+            net.Conv2d_2b_3x3,
+            net.maxpool1,
+            net.Conv2d_3b_1x1,
+            net.Conv2d_4a_3x3,
+            net.maxpool2,
+            net.Mixed_5b,
+            net.Mixed_5c,
+            net.Mixed_5d,
+            net.Mixed_6a,
+            net.Mixed_6b,
+            net.Mixed_6c,
+            net.Mixed_6d,
+            net.Mixed_6e,
         )
         self.top = nn.Sequential(net.Mixed_7a, net.Mixed_7b, net.Mixed_7c)
         # Kept as plain tensors (not a submodule) so the aux head is built once, by the model.

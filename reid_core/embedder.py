@@ -41,9 +41,7 @@ class EmbeddingStages(Protocol):
     def maps(self, frames: torch.Tensor) -> torch.Tensor:
         """N×3×H×W normalised frames → N×C×h×w raw maps X."""
 
-    def refine(
-        self, x_prev: torch.Tensor, s_prev: torch.Tensor, x: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def refine(self, x_prev: torch.Tensor, s_prev: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One RRU step on 1×C×h×w maps → (S_t, channel mean of Z_t as 1×h×w)."""
 
     def pool(self) -> TemporalPool: ...

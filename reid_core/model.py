@@ -101,7 +101,7 @@ class ReIDModel(nn.Module):
         self.aux_head = self.backbone.make_aux_head(config.num_classes) if with_heads and config.aux else None
 
     @property
-    def spec(self):  # noqa: ANN201 - BackboneSpec, re-exported for callers
+    def spec(self):
         return self.backbone.spec
 
     def forward(self, clips: torch.Tensor) -> ModelOutput:

@@ -22,7 +22,12 @@ from reid_core.model import ModelConfig, ReIDModel
 from reid_core.temporal import StimStream, TemporalPool
 
 MANIFEST = "manifest.json"
-STAGE_FILES = {"backbone": "backbone.onnx", "refine": "rru_step.onnx", "project": "stim_project.onnx", "window": "stim_window.onnx"}
+STAGE_FILES = {
+    "backbone": "backbone.onnx",
+    "refine": "rru_step.onnx",
+    "project": "stim_project.onnx",
+    "window": "stim_window.onnx",
+}
 OPSET = 18
 
 
@@ -80,16 +85,45 @@ def export_onnx(model: ReIDModel, out_dir: str | Path) -> Path:
     window_dim = torch.export.Dim("window", min=3)
     jobs = [
         ("backbone", _Backbone(model), (frames,), {"frames": {0: frames_dim}}, ["frames"], ["maps"]),
-        ("refine", _RefineStep(model), (one_map, one_map * 0.5, one_map), None, ["x_prev", "s_prev", "x"], ["s", "heat"]),
-        ("project", _Project(model), (torch.randn(3, channels, h, w),), {"refined": {0: frames_dim}}, ["refined"], ["projected"]),
-        ("window", _Window(model), (torch.randn(4, 256, h, w),), {"projected": {0: window_dim}}, ["projected"], ["sums"]),
+        (
+            "refine",
+            _RefineStep(model),
+            (one_map, one_map * 0.5, one_map),
+            None,
+            ["x_prev", "s_prev", "x"],
+            ["s", "heat"],
+        ),
+        (
+            "project",
+            _Project(model),
+            (torch.randn(3, channels, h, w),),
+            {"refined": {0: frames_dim}},
+            ["refined"],
+            ["projected"],
+        ),
+        (
+            "window",
+            _Window(model),
+            (torch.randn(4, 256, h, w),),
+            {"projected": {0: window_dim}},
+            ["projected"],
+            ["sums"],
+        ),
     ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for stage, module, args, dynamic, inputs, outputs in jobs:
             torch.onnx.export(
-                module, args, str(out_dir / STAGE_FILES[stage]), input_names=inputs, output_names=outputs,
-                dynamic_shapes=dynamic, opset_version=OPSET, dynamo=True, external_data=False, verbose=False,
+                module,
+                args,
+                str(out_dir / STAGE_FILES[stage]),
+                input_names=inputs,
+                output_names=outputs,
+                dynamic_shapes=dynamic,
+                opset_version=OPSET,
+                dynamo=True,
+                external_data=False,
+                verbose=False,
             )
     (out_dir / MANIFEST).write_text(json.dumps({"config": config.to_dict()}, indent=2))
     return out_dir

@@ -82,9 +82,7 @@ class RRU(nn.Module):
         super().__init__()
         self.gate = UpdateGate(channels, map_size, attention, gate_input)
 
-    def step(
-        self, x_prev: torch.Tensor, s_prev: torch.Tensor, x: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def step(self, x_prev: torch.Tensor, s_prev: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One recurrence step (Eq. 1, 4, 5): returns (S_t, Z_t)."""
         z = self.gate(self.gate.gate_input_maps(x_prev, s_prev, x))
         return (1 - z) * s_prev + z * x, z

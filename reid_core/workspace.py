@@ -29,28 +29,66 @@ TABLES: dict[str, dict] = {
     "meta": {"columns": {"key": str, "value": str}, "pk": "key"},
     "cameras": {"columns": {"id": int, "name": str}, "pk": "id"},
     "videos": {
-        "columns": {"id": int, "camera_id": int, "path": str, "content_hash": str, "fps": float, "frame_count": int,
-                    "width": int, "height": int, "start_time": float, "frames_processed": int, "params": str,
-                    "added_at": float},
-        "pk": "id", "foreign_keys": [("camera_id", "cameras", "id")],
+        "columns": {
+            "id": int,
+            "camera_id": int,
+            "path": str,
+            "content_hash": str,
+            "fps": float,
+            "frame_count": int,
+            "width": int,
+            "height": int,
+            "start_time": float,
+            "frames_processed": int,
+            "params": str,
+            "added_at": float,
+        },
+        "pk": "id",
+        "foreign_keys": [("camera_id", "cameras", "id")],
     },
     "tracklets": {
-        "columns": {"id": int, "video_id": int, "camera_id": int, "track_id": int, "start_frame": int,
-                    "end_frame": int, "start_time": float, "end_time": float, "length": int},
-        "pk": "id", "foreign_keys": [("video_id", "videos", "id"), ("camera_id", "cameras", "id")],
+        "columns": {
+            "id": int,
+            "video_id": int,
+            "camera_id": int,
+            "track_id": int,
+            "start_frame": int,
+            "end_frame": int,
+            "start_time": float,
+            "end_time": float,
+            "length": int,
+        },
+        "pk": "id",
+        "foreign_keys": [("video_id", "videos", "id"), ("camera_id", "cameras", "id")],
     },
     "boxes": {
-        "columns": {"tracklet_id": int, "frame": int, "x1": float, "y1": float, "x2": float, "y2": float,
-                    "score": float},
-        "pk": ("tracklet_id", "frame"), "foreign_keys": [("tracklet_id", "tracklets", "id")],
+        "columns": {
+            "tracklet_id": int,
+            "frame": int,
+            "x1": float,
+            "y1": float,
+            "x2": float,
+            "y2": float,
+            "score": float,
+        },
+        "pk": ("tracklet_id", "frame"),
+        "foreign_keys": [("tracklet_id", "tracklets", "id")],
     },
     "crops": {
         "columns": {"tracklet_id": int, "frame": int, "jpeg": bytes},
-        "pk": ("tracklet_id", "frame"), "foreign_keys": [("tracklet_id", "tracklets", "id")],
+        "pk": ("tracklet_id", "frame"),
+        "foreign_keys": [("tracklet_id", "tracklets", "id")],
     },
     "models": {
-        "columns": {"id": str, "name": str, "path": str, "backbone": str, "feature_dim": int, "config": str,
-                    "created_at": float},
+        "columns": {
+            "id": str,
+            "name": str,
+            "path": str,
+            "backbone": str,
+            "feature_dim": int,
+            "config": str,
+            "created_at": float,
+        },
         "pk": "id",
     },
     "embeddings": {
@@ -70,18 +108,31 @@ TABLES: dict[str, dict] = {
         "foreign_keys": [("identity_id", "identities", "id"), ("tracklet_id", "tracklets", "id")],
     },
     "matches": {  # operator verdicts on (query, candidate) pairs: the labels retraining uses
-        "columns": {"id": int, "query_tracklet_id": int, "match_tracklet_id": int, "verdict": str,
-                    "similarity": float, "model_id": str, "created_at": float},
+        "columns": {
+            "id": int,
+            "query_tracklet_id": int,
+            "match_tracklet_id": int,
+            "verdict": str,
+            "similarity": float,
+            "model_id": str,
+            "created_at": float,
+        },
         "pk": "id",
         "foreign_keys": [("query_tracklet_id", "tracklets", "id"), ("match_tracklet_id", "tracklets", "id")],
     },
 }
-INDEXES = [("tracklets", ["camera_id"]), ("tracklets", ["video_id"]), ("embeddings", ["model_id"]),
-           ("videos", ["content_hash"])]
+INDEXES = [
+    ("tracklets", ["camera_id"]),
+    ("tracklets", ["video_id"]),
+    ("embeddings", ["model_id"]),
+    ("videos", ["content_hash"]),
+]
 
 
-TRACKLET_SELECT = ("SELECT t.id, t.video_id, t.camera_id, c.name, t.track_id, t.start_frame, t.end_frame, "
-                   "t.start_time, t.end_time, t.length FROM tracklets t JOIN cameras c ON c.id = t.camera_id")
+TRACKLET_SELECT = (
+    "SELECT t.id, t.video_id, t.camera_id, c.name, t.track_id, t.start_frame, t.end_frame, "
+    "t.start_time, t.end_time, t.length FROM tracklets t JOIN cameras c ON c.id = t.camera_id"
+)
 
 
 @dataclass(frozen=True)
@@ -134,8 +185,9 @@ class Workspace:
                     self.db[name].create(spec["columns"], pk=spec["pk"], foreign_keys=spec.get("foreign_keys"))
                 for table, columns in INDEXES:
                     self.db[table].create_index(columns)
-                self.db["meta"].insert_all([{"key": "app", "value": APP_ID},
-                                            {"key": "schema_version", "value": str(SCHEMA_VERSION)}])
+                self.db["meta"].insert_all(
+                    [{"key": "app", "value": APP_ID}, {"key": "schema_version", "value": str(SCHEMA_VERSION)}]
+                )
             return
         meta = dict(self.db.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
         if meta.get("app") != APP_ID:
@@ -144,7 +196,8 @@ class Workspace:
         if version > SCHEMA_VERSION:
             raise WorkspaceError(
                 f"{self.path}: workspace schema version {version} is newer than this program's {SCHEMA_VERSION}; "
-                "update the program")
+                "update the program"
+            )
         if version < SCHEMA_VERSION:
             raise WorkspaceError(f"{self.path}: workspace schema version {version} is too old to open")
 
@@ -185,19 +238,35 @@ class Workspace:
         return list(self.db["boxes"].rows_where("tracklet_id = ?", [tracklet_id], order_by="frame"))
 
     def crops(self, tracklet_id: int) -> list[tuple[int, bytes]]:
-        return [(int(f), bytes(j)) for f, j in self.db.execute(
-            "SELECT frame, jpeg FROM crops WHERE tracklet_id = ? ORDER BY frame", [tracklet_id]).fetchall()]
+        return [
+            (int(f), bytes(j))
+            for f, j in self.db.execute(
+                "SELECT frame, jpeg FROM crops WHERE tracklet_id = ? ORDER BY frame", [tracklet_id]
+            ).fetchall()
+        ]
 
     def counts(self) -> dict[str, int]:
-        return {name: self.db[name].count for name in ("cameras", "videos", "tracklets", "boxes", "crops",
-                                                       "embeddings", "models")}
+        return {
+            name: self.db[name].count
+            for name in ("cameras", "videos", "tracklets", "boxes", "crops", "embeddings", "models")
+        }
 
     # -- models and embeddings ----------------------------------------------------------
-    def register_model(self, model_id: str, name: str, path: str, backbone: str, feature_dim: int,
-                       config: dict) -> None:
-        self.db["models"].upsert({"id": model_id, "name": name, "path": path, "backbone": backbone,
-                                  "feature_dim": feature_dim, "config": json.dumps(config),
-                                  "created_at": time.time()}, pk="id")
+    def register_model(
+        self, model_id: str, name: str, path: str, backbone: str, feature_dim: int, config: dict
+    ) -> None:
+        self.db["models"].upsert(
+            {
+                "id": model_id,
+                "name": name,
+                "path": path,
+                "backbone": backbone,
+                "feature_dim": feature_dim,
+                "config": json.dumps(config),
+                "created_at": time.time(),
+            },
+            pk="id",
+        )
 
     def models(self) -> list[dict]:
         return list(self.db["models"].rows_where(order_by="created_at"))
@@ -209,36 +278,62 @@ class Workspace:
             self.db.execute("DELETE FROM models WHERE id = ?", [model_id])
 
     def unembedded_tracklets(self, model_id: str) -> list[int]:
-        return [r[0] for r in self.db.execute(
-            "SELECT id FROM tracklets WHERE id NOT IN (SELECT tracklet_id FROM embeddings WHERE model_id = ?) "
-            "ORDER BY id", [model_id]).fetchall()]
+        return [
+            r[0]
+            for r in self.db.execute(
+                "SELECT id FROM tracklets WHERE id NOT IN (SELECT tracklet_id FROM embeddings WHERE model_id = ?) "
+                "ORDER BY id",
+                [model_id],
+            ).fetchall()
+        ]
 
-    def save_embedding(self, tracklet_id: int, model_id: str, vector: np.ndarray, gate_frames: list[int] | None,
-                       heatmaps: np.ndarray | None) -> None:
+    def save_embedding(
+        self,
+        tracklet_id: int,
+        model_id: str,
+        vector: np.ndarray,
+        gate_frames: list[int] | None,
+        heatmaps: np.ndarray | None,
+    ) -> None:
         """Store f (float32, unit length) and the gate heatmaps in one transaction."""
         with self.db.atomic():
-            self.db["embeddings"].upsert({"tracklet_id": tracklet_id, "model_id": model_id, "dim": vector.size,
-                                          "vector": vector.astype(np.float32).tobytes()},
-                                         pk=("tracklet_id", "model_id"))
+            self.db["embeddings"].upsert(
+                {
+                    "tracklet_id": tracklet_id,
+                    "model_id": model_id,
+                    "dim": vector.size,
+                    "vector": vector.astype(np.float32).tobytes(),
+                },
+                pk=("tracklet_id", "model_id"),
+            )
             if heatmaps is not None:
-                self.db["gate_maps"].upsert({"tracklet_id": tracklet_id, "model_id": model_id,
-                                             "frames": json.dumps(gate_frames), "height": heatmaps.shape[1],
-                                             "width": heatmaps.shape[2],
-                                             "data": heatmaps.astype(np.float16).tobytes()},
-                                            pk=("tracklet_id", "model_id"))
+                self.db["gate_maps"].upsert(
+                    {
+                        "tracklet_id": tracklet_id,
+                        "model_id": model_id,
+                        "frames": json.dumps(gate_frames),
+                        "height": heatmaps.shape[1],
+                        "width": heatmaps.shape[2],
+                        "data": heatmaps.astype(np.float16).tobytes(),
+                    },
+                    pk=("tracklet_id", "model_id"),
+                )
 
     def embeddings(self, model_id: str) -> tuple[np.ndarray, np.ndarray]:
         """(tracklet ids, N×D float32 matrix) for one model."""
-        rows = self.db.execute("SELECT tracklet_id, vector FROM embeddings WHERE model_id = ? ORDER BY tracklet_id",
-                               [model_id]).fetchall()
+        rows = self.db.execute(
+            "SELECT tracklet_id, vector FROM embeddings WHERE model_id = ? ORDER BY tracklet_id", [model_id]
+        ).fetchall()
         if not rows:
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         return ids, np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
 
     def gate_maps(self, tracklet_id: int, model_id: str) -> tuple[list[int], np.ndarray] | None:
-        row = self.db.execute("SELECT frames, height, width, data FROM gate_maps WHERE tracklet_id = ? AND "
-                              "model_id = ?", [tracklet_id, model_id]).fetchone()
+        row = self.db.execute(
+            "SELECT frames, height, width, data FROM gate_maps WHERE tracklet_id = ? AND model_id = ?",
+            [tracklet_id, model_id],
+        ).fetchone()
         if row is None:
             return None
         frames = json.loads(row[0])

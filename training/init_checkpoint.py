@@ -25,10 +25,11 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     model = ReIDModel(ModelConfig(backbone=args.backbone), backbone_weights=args.backbone_weights)
-    meta = {"name": f"{args.backbone}-imagenet-untrained-rru-stim",
-            "trained": False,
-            "description": "ImageNet backbone; RRU and STIM initialised with seed "
-                           f"{args.seed}, not trained on re-ID data"}
+    meta = {
+        "name": f"{args.backbone}-imagenet-untrained-rru-stim",
+        "trained": False,
+        "description": f"ImageNet backbone; RRU and STIM initialised with seed {args.seed}, not trained on re-ID data",
+    }
     save_checkpoint(model, args.out, meta)
     print(f"wrote {args.out}")
 

@@ -93,8 +93,9 @@ def embed_workspace(
         with workspace.db.atomic():
             register_checkpoint(workspace, checkpoint, model_id, results[0].feature.size)
             for tracklet_id, tracklet_crops, result in zip(group, crops, results):
-                workspace.save_embedding(tracklet_id, model_id, result.unit_feature,
-                                         [f for f, _ in tracklet_crops], result.heatmaps)
+                workspace.save_embedding(
+                    tracklet_id, model_id, result.unit_feature, [f for f, _ in tracklet_crops], result.heatmaps
+                )
         done += len(group)
         if progress is not None:
             progress(done, len(todo))

@@ -68,10 +68,20 @@ def ingest_videos(
             tracker = tracker or PersonTracker(detector)
             tracklets, processed = _track_video(tracker, info, tracklet_params, progress, cancelled)
             start_time = (start_times or {}).get(path)
-            _store_video(workspace, info, digest, camera_name, start_time, tracklets, processed, detector,
-                         tracklet_params)
-            outcomes.append(VideoOutcome(path, "ingested", camera_name, len(tracklets), processed,
-                                         max(info.frame_count - processed, 0), time.perf_counter() - started))
+            _store_video(
+                workspace, info, digest, camera_name, start_time, tracklets, processed, detector, tracklet_params
+            )
+            outcomes.append(
+                VideoOutcome(
+                    path,
+                    "ingested",
+                    camera_name,
+                    len(tracklets),
+                    processed,
+                    max(info.frame_count - processed, 0),
+                    time.perf_counter() - started,
+                )
+            )
         except IngestCancelled:
             raise
         except VideoError as exc:
@@ -117,20 +127,47 @@ def _store_video(
     settings = {"detector": {**asdict(detector), "weights": str(detector.weights)}, "tracklets": asdict(params)}
     with db.atomic():  # one transaction: the video, its tracklets, boxes and crops
         camera_id = workspace.camera_id(camera_name)
-        video_id = db["videos"].insert({
-            "camera_id": camera_id, "path": str(info.path.resolve()), "content_hash": digest, "fps": info.fps,
-            "frame_count": info.frame_count, "width": info.width, "height": info.height, "start_time": start_time,
-            "frames_processed": processed, "params": json.dumps(settings), "added_at": time.time(),
-        }).last_pk
+        video_id = (
+            db["videos"]
+            .insert(
+                {
+                    "camera_id": camera_id,
+                    "path": str(info.path.resolve()),
+                    "content_hash": digest,
+                    "fps": info.fps,
+                    "frame_count": info.frame_count,
+                    "width": info.width,
+                    "height": info.height,
+                    "start_time": start_time,
+                    "frames_processed": processed,
+                    "params": json.dumps(settings),
+                    "added_at": time.time(),
+                }
+            )
+            .last_pk
+        )
         for tracklet in tracklets:
-            tracklet_id = db["tracklets"].insert({
-                "video_id": video_id, "camera_id": camera_id, "track_id": tracklet.track_id,
-                "start_frame": tracklet.start_frame, "end_frame": tracklet.end_frame,
-                "start_time": origin + tracklet.start_frame / info.fps,
-                "end_time": origin + tracklet.end_frame / info.fps, "length": len(tracklet.frames),
-            }).last_pk
+            tracklet_id = (
+                db["tracklets"]
+                .insert(
+                    {
+                        "video_id": video_id,
+                        "camera_id": camera_id,
+                        "track_id": tracklet.track_id,
+                        "start_frame": tracklet.start_frame,
+                        "end_frame": tracklet.end_frame,
+                        "start_time": origin + tracklet.start_frame / info.fps,
+                        "end_time": origin + tracklet.end_frame / info.fps,
+                        "length": len(tracklet.frames),
+                    }
+                )
+                .last_pk
+            )
             db.conn.executemany(
                 "INSERT INTO boxes (tracklet_id, frame, x1, y1, x2, y2, score) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(tracklet_id, f, *box, s) for f, box, s in zip(tracklet.frames, tracklet.boxes, tracklet.scores)])
-            db.conn.executemany("INSERT INTO crops (tracklet_id, frame, jpeg) VALUES (?, ?, ?)",
-                                [(tracklet_id, f, jpeg) for f, jpeg in sorted(tracklet.crops.items())])
+                [(tracklet_id, f, *box, s) for f, box, s in zip(tracklet.frames, tracklet.boxes, tracklet.scores)],
+            )
+            db.conn.executemany(
+                "INSERT INTO crops (tracklet_id, frame, jpeg) VALUES (?, ?, ?)",
+                [(tracklet_id, f, jpeg) for f, jpeg in sorted(tracklet.crops.items())],
+            )

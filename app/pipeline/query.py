@@ -38,7 +38,8 @@ class Match:
 def latest_model_id(workspace: Workspace) -> str:
     row = workspace.db.execute(
         "SELECT m.id FROM models m WHERE EXISTS (SELECT 1 FROM embeddings e WHERE e.model_id = m.id) "
-        "ORDER BY m.created_at DESC LIMIT 1").fetchone()
+        "ORDER BY m.created_at DESC LIMIT 1"
+    ).fetchone()
     if row is None:
         raise WorkspaceError(f"{workspace.path}: no embeddings yet; run 'reid embed' first")
     return str(row[0])

@@ -16,10 +16,10 @@ import pytest
 
 from app.pipeline.ingest import ingest_videos
 from detector.tracklets import TrackletParams
+from detector.video import cut_clip
 from reid_core.workspace import SCHEMA_VERSION, Workspace, WorkspaceError
 from resources import DEMO_VIDEO
 from tests.conftest import REPO_ROOT
-from detector.video import cut_clip
 
 FAST = TrackletParams(min_length=5)
 
@@ -27,7 +27,10 @@ FAST = TrackletParams(min_length=5)
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("clips")
-    return {"a": cut_clip(folder / "cam_a.avi", 0, 60, source=DEMO_VIDEO), "b": cut_clip(folder / "cam_b.avi", 400, 60, source=DEMO_VIDEO)}
+    return {
+        "a": cut_clip(folder / "cam_a.avi", 0, 60, source=DEMO_VIDEO),
+        "b": cut_clip(folder / "cam_b.avi", 400, 60, source=DEMO_VIDEO),
+    }
 
 
 def snapshot(workspace: Workspace) -> list[tuple]:
@@ -36,7 +39,8 @@ def snapshot(workspace: Workspace) -> list[tuple]:
         "SELECT v.content_hash, c.name, t.track_id, t.start_frame, t.end_frame, t.length, "
         "(SELECT group_concat(frame || ':' || round(x1,1) || ',' || round(y1,1), ' ') FROM boxes b "
         " WHERE b.tracklet_id = t.id), (SELECT count(*) FROM crops k WHERE k.tracklet_id = t.id) "
-        "FROM tracklets t JOIN videos v ON v.id = t.video_id JOIN cameras c ON c.id = t.camera_id").fetchall()
+        "FROM tracklets t JOIN videos v ON v.id = t.video_id JOIN cameras c ON c.id = t.camera_id"
+    ).fetchall()
     return sorted(rows)
 
 
@@ -52,7 +56,7 @@ def test_real_clip_gives_tracklets_with_boxes_and_crops_inside_the_frame(clips, 
         for t in tracklets:
             boxes = ws.boxes(t.id)
             assert len(boxes) == t.length >= 5
-            assert [b["frame"] for b in boxes][0] == t.start_frame and boxes[-1]["frame"] == t.end_frame
+            assert boxes[0]["frame"] == t.start_frame and boxes[-1]["frame"] == t.end_frame
             for b in boxes:
                 assert 0 <= b["x1"] < b["x2"] <= 768 and 0 <= b["y1"] < b["y2"] <= 576
                 assert b["y2"] - b["y1"] >= FAST.min_height and b["score"] >= FAST.min_conf
@@ -84,8 +88,13 @@ def bad_files(folder: Path) -> dict[str, Path]:
     avi = cut_clip(folder / "whole.avi", 100, 40, source=DEMO_VIDEO)
     truncated_avi = folder / "truncated.avi"
     truncated_avi.write_bytes(avi.read_bytes()[: avi.stat().st_size // 2])
-    return {"corrupt": corrupt, "empty": empty, "truncated_mp4": truncated_mp4, "truncated_avi": truncated_avi,
-            "missing": folder / "missing.mp4"}
+    return {
+        "corrupt": corrupt,
+        "empty": empty,
+        "truncated_mp4": truncated_mp4,
+        "truncated_avi": truncated_avi,
+        "missing": folder / "missing.mp4",
+    }
 
 
 def test_bad_files_fail_clearly_and_the_good_one_is_ingested(clips, tmp_path) -> None:
@@ -108,8 +117,13 @@ def test_bad_files_fail_clearly_and_the_good_one_is_ingested(clips, tmp_path) ->
 
 def run_cli(*args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, str(REPO_ROOT / "main.py"), *args], cwd=REPO_ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "main.py"), *args],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 @pytest.mark.slow
@@ -155,7 +169,7 @@ def test_foreign_and_newer_databases_are_refused(tmp_path) -> None:
         Workspace(tmp_path / "newer")
     (tmp_path / "garbage").mkdir()
     (tmp_path / "garbage" / "workspace.sqlite").write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(WorkspaceError, match="workspace.sqlite"):
+    with pytest.raises(WorkspaceError, match=r"workspace\.sqlite"):
         Workspace(tmp_path / "garbage")
     with pytest.raises(WorkspaceError, match="no workspace here"):
         Workspace(tmp_path / "absent", create=False)

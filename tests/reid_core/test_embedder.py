@@ -29,8 +29,10 @@ def randomise_batchnorm(model: ReIDModel) -> ReIDModel:
 
 def random_crops(count: int, seed: int = 0) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
-    return [rng.integers(0, 255, (int(rng.integers(40, 160)), int(rng.integers(20, 80)), 3), dtype=np.uint8)
-            for _ in range(count)]
+    return [
+        rng.integers(0, 255, (int(rng.integers(40, 160)), int(rng.integers(20, 80)), 3), dtype=np.uint8)
+        for _ in range(count)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +68,7 @@ def test_one_frame_tracklet(model: ReIDModel) -> None:
     result = Embedder.from_model(model).embed(random_crops(1))
     assert result.feature.shape == (256,) and np.isfinite(result.feature).all()
     assert result.heatmaps.shape == (1, 8, 4) and result.heatmaps.dtype == np.float16
-    assert 0.0 < float(result.heatmaps.min()) and float(result.heatmaps.max()) < 1.0
+    assert float(result.heatmaps.min()) > 0.0 and float(result.heatmaps.max()) < 1.0
     assert np.linalg.norm(result.unit_feature) == pytest.approx(1.0, abs=1e-5)
 
 
@@ -76,8 +78,9 @@ def test_empty_tracklet_is_refused(model: ReIDModel) -> None:
 
 
 def peak_rss_mib(frames: int, chunk: int) -> float:
-    done = subprocess.run([sys.executable, str(PROBE), str(frames), str(chunk)],
-                          capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, str(PROBE), str(frames), str(chunk)], capture_output=True, text=True, check=True
+    )
     return float(done.stdout.strip().splitlines()[-1])
 
 

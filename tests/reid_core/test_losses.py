@@ -43,8 +43,10 @@ def test_part_level_loss_equals_brute_force_over_strips() -> None:
     refined = torch.randn(6, 4, 3, 5, 2)  # B, T, C, H=5 strips, W
     expected = 0.0
     for row in range(5):
-        strips = [[sum(float(refined[b, t, c, row, w]) for t in range(4) for w in range(2)) / 8 for c in range(3)]
-                  for b in range(6)]
+        strips = [
+            [sum(float(refined[b, t, c, row, w]) for t in range(4) for w in range(2)) / 8 for c in range(3)]
+            for b in range(6)
+        ]
         expected += brute_force_triplet(strips, labels.tolist(), 0.4)
     assert float(part_level_triplet(refined, labels, 0.4)) == pytest.approx(expected / 5, rel=1e-5)
 
@@ -52,8 +54,13 @@ def test_part_level_loss_equals_brute_force_over_strips() -> None:
 def test_total_loss_sums_the_weighted_terms() -> None:
     torch.manual_seed(4)
     labels = torch.tensor([0, 0, 1, 1])
-    output = ModelOutput(f=torch.randn(4, 8), refined=torch.randn(4, 2, 3, 4, 2), gates=None,
-                         logits=torch.randn(4, 2), aux_logits=torch.randn(4, 2))
+    output = ModelOutput(
+        f=torch.randn(4, 8),
+        refined=torch.randn(4, 2, 3, 4, 2),
+        gates=None,
+        logits=torch.randn(4, 2),
+        aux_logits=torch.randn(4, 2),
+    )
     terms = ReIDLoss(LossWeights())(output, labels)
     ce = torch.nn.functional.cross_entropy
     assert float(terms["ce"]) == pytest.approx(float(ce(output.logits, labels)))

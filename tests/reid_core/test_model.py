@@ -28,8 +28,11 @@ def test_shapes_at_each_backbones_input_size(backbone, frame, channels, map_size
 
 
 def trainable_parameters_without_gradient(model: ReIDModel) -> list[str]:
-    return [name for name, p in model.named_parameters()
-            if p.requires_grad and (p.grad is None or float(p.grad.abs().sum()) == 0.0)]
+    return [
+        name
+        for name, p in model.named_parameters()
+        if p.requires_grad and (p.grad is None or float(p.grad.abs().sum()) == 0.0)
+    ]
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
