@@ -96,8 +96,10 @@ def _query(args: argparse.Namespace) -> int:
     header = f"{'rank':>4}  {'tracklet':>8}  {'camera':<14}{'similarity':>10}  {'start s':>8}  {'end s':>8}"
     print(header + ("  re-ranked dist" if args.rerank else ""))
     for m in matches:
-        line = (f"{m.rank:>4}  {m.tracklet_id:>8}  {m.camera[:13]:<14}{m.similarity:>10.3f}  "
-                f"{m.start_time:>8.1f}  {m.end_time:>8.1f}")
+        line = (
+            f"{m.rank:>4}  {m.tracklet_id:>8}  {m.camera[:13]:<14}{m.similarity:>10.3f}  "
+            f"{m.start_time:>8.1f}  {m.end_time:>8.1f}"
+        )
         print(line + (f"  {m.distance:>14.3f}" if m.distance is not None else ""))
     return 0
 
