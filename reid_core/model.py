@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from reid_core.backbones import Backbone, create_backbone
+from reid_core.backbones import Backbone, BackboneSpec, create_backbone
 from reid_core.rru import RRU, GateAttention, GateInput
 from reid_core.temporal import create_temporal_head
 
@@ -27,6 +27,7 @@ class ModelConfig:
     num_classes: int = 0  # identities of the training set; 0 builds no classifier heads
     aux: bool = True  # auxiliary classifier on the backbone's mid-level map
     dropout: float = 0.5
+    input_size: tuple[int, int] | None = None  # (height, width); None = the backbone's default
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -37,6 +38,9 @@ class ModelConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown model config keys: {sorted(unknown)}")
+        data = dict(data)
+        if data.get("input_size") is not None:  # JSON gives a list
+            data["input_size"] = tuple(data["input_size"])
         return cls(**data)  # type: ignore[arg-type]
 
 
@@ -59,6 +63,15 @@ def variant_config(name: str, **overrides: object) -> ModelConfig:
     if name not in VARIANTS:
         raise ValueError(f"unknown variant {name!r}; choose one of {sorted(VARIANTS)}")
     return replace(VARIANTS[name], **overrides)  # type: ignore[arg-type]
+
+
+def _spec_at(backbone: Backbone, input_size: tuple[int, int]) -> BackboneSpec:
+    """The backbone's spec at another frame size; the map size is measured, not guessed."""
+    was_training = backbone.training
+    with torch.no_grad():
+        maps = backbone.eval().features(torch.zeros(1, 3, *input_size))
+    backbone.train(was_training)
+    return replace(backbone.spec, input_size=input_size, map_size=(maps.shape[2], maps.shape[3]))
 
 
 class ClassifierBlock(nn.Module):
@@ -92,6 +105,8 @@ class ReIDModel(nn.Module):
         super().__init__()
         self.config = config
         self.backbone: Backbone = create_backbone(config.backbone, backbone_weights)
+        if config.input_size is not None and tuple(config.input_size) != self.backbone.spec.input_size:
+            self.backbone.spec = _spec_at(self.backbone, tuple(config.input_size))
         spec = self.backbone.spec
         self.rru = RRU(spec.channels, spec.map_size, config.gate_attention, config.gate_input) if config.rru else None
         self.temporal = create_temporal_head(config.temporal, spec.channels)
@@ -101,7 +116,7 @@ class ReIDModel(nn.Module):
         self.aux_head = self.backbone.make_aux_head(config.num_classes) if with_heads and config.aux else None
 
     @property
-    def spec(self):
+    def spec(self) -> BackboneSpec:
         return self.backbone.spec
 
     def forward(self, clips: torch.Tensor) -> ModelOutput:

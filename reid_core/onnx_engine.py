@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import warnings
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from reid_core.backbones import BackboneSpec, backbone_spec
+from reid_core.backbones import BackboneSpec
 from reid_core.embedder import Embedder
 from reid_core.model import ModelConfig, ReIDModel
 from reid_core.temporal import StimStream, TemporalPool
@@ -125,7 +126,8 @@ def export_onnx(model: ReIDModel, out_dir: str | Path) -> Path:
                 external_data=False,
                 verbose=False,
             )
-    (out_dir / MANIFEST).write_text(json.dumps({"config": config.to_dict()}, indent=2))
+    manifest = {"config": config.to_dict(), "spec": asdict(spec)}
+    (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return out_dir
 
 
@@ -141,8 +143,9 @@ class OnnxStages:
         manifest = folder / MANIFEST
         if not manifest.is_file():
             raise FileNotFoundError(f"{folder}: not an exported ONNX embedder (no {MANIFEST})")
-        self.config = ModelConfig.from_dict(json.loads(manifest.read_text())["config"])
-        self.spec: BackboneSpec = backbone_spec(self.config.backbone)
+        data = json.loads(manifest.read_text())
+        self.config = ModelConfig.from_dict(data["config"])
+        self.spec = BackboneSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in data["spec"].items()})
         options = ort.SessionOptions()
         options.log_severity_level = 3
         providers = providers or ["CPUExecutionProvider"]
