@@ -47,7 +47,11 @@ def load_model(path: str | Path, num_classes: int | None = None) -> ReIDModel:
     ``num_classes`` overrides the stored classifier size (fine-tuning on new identities);
     classifier weights whose shape no longer fits are then left freshly initialised.
     """
-    data = read_checkpoint(path)
+    return model_from_checkpoint(read_checkpoint(path), path, num_classes)
+
+
+def model_from_checkpoint(data: dict[str, Any], path: str | Path, num_classes: int | None = None) -> ReIDModel:
+    """``load_model`` for checkpoint data already read with ``read_checkpoint`` (``path`` names it in errors)."""
     try:
         config = ModelConfig.from_dict(data["config"])
     except (TypeError, ValueError) as exc:

@@ -124,6 +124,7 @@ class Embedder:
         """Embed several tracklets, packing short ones into shared backbone batches of ≤ chunk_size frames."""
         results: list[TrackletEmbedding | None] = [None] * len(tracklets)
         pending: list[int] = []
+        pending_frames = 0
 
         def flush() -> None:
             if not pending:
@@ -142,9 +143,11 @@ class Embedder:
             if len(crops) > self.chunk_size:
                 results[index] = self.embed(crops)
                 continue
-            if sum(len(tracklets[i]) for i in pending) + len(crops) > self.chunk_size:
+            if pending_frames + len(crops) > self.chunk_size:
                 flush()
+                pending_frames = 0
             pending.append(index)
+            pending_frames += len(crops)
         flush()
         return [r for r in results if r is not None]
 

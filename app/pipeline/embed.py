@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import torch
 
-from reid_core.checkpoint import file_digest, load_model, read_checkpoint
+from reid_core.checkpoint import file_digest, model_from_checkpoint, read_checkpoint
 from reid_core.embedder import Embedder
 from reid_core.onnx_engine import MANIFEST, export_onnx, onnx_embedder
 from reid_core.workspace import Workspace
@@ -42,16 +42,29 @@ def resolve_device(device: str) -> str:
     return device
 
 
-def open_embedder(checkpoint: Path, device: str, onnx_cache: Path, chunk_size: int = 64) -> tuple[Embedder, str]:
-    """(embedder, model id) for a checkpoint on a resolved device; ONNX graphs are exported once."""
+@dataclass
+class OpenedModel:
+    embedder: Embedder
+    model_id: str
+    name: str
+    config: dict
+    feature_dim: int
+
+
+def open_embedder(checkpoint: Path, device: str, onnx_cache: Path, chunk_size: int = 64) -> OpenedModel:
+    """The embedder for a checkpoint on a resolved device (read once); ONNX graphs are exported once."""
     model_id = file_digest(checkpoint)
-    model = load_model(checkpoint)
+    data = read_checkpoint(checkpoint)
+    model = model_from_checkpoint(data, checkpoint)
+    name = str(data.get("meta", {}).get("name", checkpoint.stem))
     if device == "onnx":
         folder = onnx_cache / model_id
         if not (folder / MANIFEST).is_file():
             export_onnx(model, folder)
-        return onnx_embedder(folder, chunk_size=chunk_size), model_id
-    return Embedder.from_model(model, device=device, chunk_size=chunk_size), model_id
+        embedder = onnx_embedder(folder, chunk_size=chunk_size)
+    else:
+        embedder = Embedder.from_model(model, device=device, chunk_size=chunk_size)
+    return OpenedModel(embedder, model_id, name, data["config"], model.feature_dim)
 
 
 def decode_crops(crops: list[tuple[int, bytes]]) -> list[np.ndarray]:
@@ -61,13 +74,6 @@ def decode_crops(crops: list[tuple[int, bytes]]) -> list[np.ndarray]:
         image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
         images.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
     return images
-
-
-def register_checkpoint(workspace: Workspace, checkpoint: Path, model_id: str, feature_dim: int) -> None:
-    data = read_checkpoint(checkpoint)
-    name = str(data.get("meta", {}).get("name", checkpoint.stem))
-    config = data["config"]
-    workspace.register_model(model_id, name, str(checkpoint.resolve()), str(config["backbone"]), feature_dim, config)
 
 
 def embed_workspace(
@@ -80,18 +86,27 @@ def embed_workspace(
     """Embed the tracklets this model has not embedded yet; each group commits on its own."""
     checkpoint = Path(checkpoint)
     device = resolve_device(device)
-    embedder, model_id = open_embedder(checkpoint, device, workspace.folder / "onnx")
+    opened = open_embedder(checkpoint, device, workspace.folder / "onnx")
+    model_id = opened.model_id
     todo = workspace.unembedded_tracklets(model_id)
     already = workspace.db["tracklets"].count - len(todo)
+    if todo:
+        workspace.register_model(
+            model_id,
+            opened.name,
+            str(checkpoint.resolve()),
+            str(opened.config["backbone"]),
+            opened.feature_dim,
+            opened.config,
+        )
     done = 0
     for start in range(0, len(todo), TRACKLETS_PER_COMMIT):
         if cancelled is not None and cancelled():
             break
         group = todo[start : start + TRACKLETS_PER_COMMIT]
         crops = [workspace.crops(tracklet_id) for tracklet_id in group]
-        results = embedder.embed_many([decode_crops(c) for c in crops])
+        results = opened.embedder.embed_many([decode_crops(c) for c in crops])
         with workspace.db.atomic():
-            register_checkpoint(workspace, checkpoint, model_id, results[0].feature.size)
             for tracklet_id, tracklet_crops, result in zip(group, crops, results):
                 workspace.save_embedding(
                     tracklet_id, model_id, result.unit_feature, [f for f, _ in tracklet_crops], result.heatmaps
