@@ -177,10 +177,12 @@ class Workspace:
         self.db.close()
 
     # -- schema -------------------------------------------------------------------------
-    def _check_or_create_schema(self) -> None:
-        tables = set(self.db.table_names())
-        if not tables:
-            with self.db.atomic():
+    def _create_schema_if_empty(self) -> None:
+        """Create the tables under the write lock, re-checking inside it: another process
+        (the CLI beside the app, say) may be creating the same new workspace right now."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            if not self.db.table_names():
                 for name, spec in TABLES.items():
                     self.db[name].create(spec["columns"], pk=spec["pk"], foreign_keys=spec.get("foreign_keys"))
                 for table, columns in INDEXES:
@@ -188,7 +190,15 @@ class Workspace:
                 self.db["meta"].insert_all(
                     [{"key": "app", "value": APP_ID}, {"key": "schema_version", "value": str(SCHEMA_VERSION)}]
                 )
-            return
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def _check_or_create_schema(self) -> None:
+        if not self.db.table_names():
+            self._create_schema_if_empty()
+        tables = set(self.db.table_names())
         meta = dict(self.db.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
         if meta.get("app") != APP_ID:
             raise WorkspaceError(f"{self.path}: not a re-ID workspace (foreign SQLite database)")

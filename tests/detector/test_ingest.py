@@ -173,3 +173,16 @@ def test_foreign_and_newer_databases_are_refused(tmp_path) -> None:
         Workspace(tmp_path / "garbage")
     with pytest.raises(WorkspaceError, match="no workspace here"):
         Workspace(tmp_path / "absent", create=False)
+
+
+def test_a_new_workspace_opened_by_several_processes_at_once(tmp_path) -> None:
+    folder = tmp_path / "shared_ws"
+    code = f"from reid_core.workspace import Workspace; Workspace({str(folder)!r}).close()"
+    openers = [
+        subprocess.Popen([sys.executable, "-c", code], cwd=REPO_ROOT, stderr=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in openers]
+    assert [p.returncode for p in openers] == [0] * 6, errors
+    with Workspace(folder) as ws:
+        assert ws.db.execute("SELECT count(*) FROM meta").fetchone()[0] == 2
