@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 
 def _ingest(args: argparse.Namespace) -> int:
+    from app.pipeline.events import emit
     from app.pipeline.ingest import ingest_videos
     from detector.person_tracker import DetectorParams
     from detector.tracklets import TrackletParams
@@ -21,19 +22,32 @@ def _ingest(args: argparse.Namespace) -> int:
     bars: dict[Path, tqdm] = {}
 
     def progress(path: Path, done: int, total: int) -> None:
+        if args.events:
+            emit("progress", video=str(path), done=done, total=total)
+            return
         bar = bars.get(path)
         if bar is None:
             bar = bars[path] = tqdm(total=total, desc=path.name, unit="frame", dynamic_ncols=True)
         bar.update(done - bar.n)
 
     with Workspace(args.workspace) as workspace:
+        start_times = {path: args.start_time for path in args.videos} if args.start_time is not None else None
         outcomes = ingest_videos(
-            workspace, args.videos, camera=args.camera, detector=detector, tracklet_params=params, progress=progress
+            workspace,
+            args.videos,
+            camera=args.camera,
+            detector=detector,
+            tracklet_params=params,
+            start_times=start_times,
+            progress=progress,
         )
         for bar in bars.values():
             bar.close()
         per_camera = Counter({t.camera: 0 for t in workspace.tracklets()})
         per_camera.update(t.camera for t in workspace.tracklets())
+    if args.events:
+        for o in outcomes:
+            emit("video", video=str(o.path), status=o.status, camera=o.camera, tracklets=o.tracklets, error=o.error)
     print("\nvideo                           status    camera        tracklets  frames  skipped")
     for o in outcomes:
         print(
@@ -49,11 +63,14 @@ def _ingest(args: argparse.Namespace) -> int:
 
 def _embed(args: argparse.Namespace) -> int:
     from app.pipeline.embed import embed_workspace
+    from app.pipeline.events import emit
     from reid_core.workspace import Workspace
 
-    bar = tqdm(desc="embedding", unit="tracklet", dynamic_ncols=True)
+    bar = tqdm(desc="embedding", unit="tracklet", dynamic_ncols=True, disable=args.events)
 
     def progress(done: int, total: int) -> None:
+        if args.events:
+            emit("progress", stage="embed", done=done, total=total)
         bar.total = total
         bar.update(done - bar.n)
 
@@ -104,8 +121,54 @@ def _query(args: argparse.Namespace) -> int:
     return 0
 
 
+def _retrain(args: argparse.Namespace) -> int:
+    from app.pipeline.events import emit
+    from app.pipeline.retrain import retrain_workspace
+    from training.cli import parse_overrides
+    from training.config import load_config
+
+    labels = "confirmed" if args.command == "finetune" else "tracks"
+    config = load_config(args.config, epochs=args.epochs, seed=args.seed, **parse_overrides(args.set))
+
+    def progress(step: dict) -> None:
+        if args.events:
+            emit("progress", **({"stage": "train"} | step))
+
+    result = retrain_workspace(
+        args.workspace,
+        config,
+        labels,
+        start_from=args.start_from,
+        device=args.device,
+        out=args.out,
+        embed=args.embed,
+        progress=progress,
+        show_progress=not args.events,
+    )
+    last = result.history[-1] if result.history else {}
+    print(
+        f"trained on {result.identities} {'identities' if labels == 'confirmed' else 'tracks'} "
+        f"({result.tracklets} tracklets), final mean loss {last.get('total', float('nan')):.3f}"
+    )
+    print(f"model: {result.checkpoint}" + (f" (registered as {result.model_id})" if result.model_id else ""))
+    if args.events:
+        emit("done", checkpoint=str(result.checkpoint), model_id=result.model_id)
+    return 0
+
+
+def _gui(args: argparse.Namespace) -> int:
+    from app.gui.launch import run_gui
+
+    return run_gui(args.workspace)
+
+
 def _demo(args: argparse.Namespace) -> int:
     from app.pipeline.demo import demo_footage
+
+    if not args.no_gui:
+        from app.gui.launch import run_gui
+
+        return run_gui(args.workspace, demo=True)
 
     clips = demo_footage(args.workspace / "footage")
     print(f"demo workspace: {args.workspace.resolve()}")
@@ -130,6 +193,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from resources import DEFAULT_DETECTOR, DEFAULT_REID_CHECKPOINT
+    from training.cli import add_training_commands
 
     parser = argparse.ArgumentParser(prog="reid", description="Video person re-identification across cameras")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -144,12 +208,15 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--stride", type=int, default=1, help="process every n-th frame")
     ingest.add_argument("--min-length", type=int, default=8, help="drop tracklets with fewer boxes")
     ingest.add_argument("--max-crops", type=int, default=32, help="crops kept per tracklet (0 = all)")
+    ingest.add_argument("--start-time", type=float, help="wall-clock start of these videos (s), for time filters")
+    ingest.add_argument("--events", action="store_true", help=argparse.SUPPRESS)
     ingest.set_defaults(run=_ingest)
 
     embed = commands.add_parser("embed", help="embed the workspace's tracklets with a re-ID checkpoint")
     embed.add_argument("workspace", type=Path)
     embed.add_argument("--model", type=Path, default=DEFAULT_REID_CHECKPOINT, help="re-ID checkpoint (.pt)")
     embed.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "onnx"])
+    embed.add_argument("--events", action="store_true", help=argparse.SUPPRESS)
     embed.set_defaults(run=_embed)
 
     query = commands.add_parser("query", help="rank other cameras' tracklets against a tracklet")
@@ -167,16 +234,49 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--model-id", help="which model's embeddings (default: the latest)")
     query.add_argument("--json", action="store_true", help="print JSON instead of a table")
     query.set_defaults(run=_query)
-    demo = commands.add_parser("demo", help="run the whole flow on the shipped demo footage")
+    for name, labels, config in (
+        ("finetune", "the identities confirmed in the workspace", "finetune.yaml"),
+        ("adapt", "the workspace's tracks, without labels (self-supervised)", "adapt.yaml"),
+    ):
+        retrain = commands.add_parser(name, help=f"fine-tune a re-ID model on {labels}")
+        retrain.add_argument("workspace", type=Path)
+        retrain.add_argument("--start-from", type=Path, help="checkpoint to start from (default: the active model)")
+        retrain.add_argument("--config", default=config, help="YAML file or a training/configs name")
+        retrain.add_argument("--epochs", type=int)
+        retrain.add_argument("--seed", type=int)
+        retrain.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config keys")
+        retrain.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+        retrain.add_argument("--out", type=Path, help="write the model here instead of registering it")
+        retrain.add_argument("--embed", action="store_true", help="then embed the workspace and make it active")
+        retrain.add_argument("--events", action="store_true", help=argparse.SUPPRESS)
+        retrain.set_defaults(run=_retrain)
+    add_training_commands(commands)
+
+    gui = commands.add_parser("gui", help="open the desktop app")
+    gui.add_argument("workspace", type=Path, nargs="?", help="workspace folder to open")
+    gui.set_defaults(run=_gui)
+
+    demo = commands.add_parser("demo", help="open the app on a demo workspace built from the shipped footage")
     demo.add_argument("workspace", type=Path, nargs="?", default=Path("demo_workspace"))
-    demo.add_argument("--queries", type=int, default=3, help="how many example queries to show")
+    demo.add_argument("--queries", type=int, default=3, help="with --no-gui: how many example queries to show")
+    demo.add_argument("--no-gui", action="store_true", help="run the flow on the command line instead of the app")
     demo.set_defaults(run=_demo)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; a problem with the user's files is printed as one line naming the file (exit 2)."""
+    from detector.video import VideoError
+    from reid_core.checkpoint_io import CheckpointError
+    from reid_core.workspace import WorkspaceError
+    from training.data.records import DatasetLayoutError
+
     args = build_parser().parse_args(argv)
-    return int(args.run(args))
+    try:
+        return int(args.run(args))
+    except (DatasetLayoutError, CheckpointError, WorkspaceError, VideoError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -211,6 +211,14 @@ class Workspace:
         if version < SCHEMA_VERSION:
             raise WorkspaceError(f"{self.path}: workspace schema version {version} is too old to open")
 
+    # -- settings -------------------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return str(row[0]) if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db["meta"].upsert({"key": key, "value": value}, pk="key")
+
     # -- cameras and videos -----------------------------------------------------------
     def camera_id(self, name: str) -> int:
         """Id of the named camera, creating it if needed."""
@@ -246,6 +254,18 @@ class Workspace:
 
     def boxes(self, tracklet_id: int) -> list[dict]:
         return list(self.db["boxes"].rows_where("tracklet_id = ?", [tracklet_id], order_by="frame"))
+
+    def boxes_by_frame(self, video_id: int) -> dict[int, list[tuple[int, float, float, float, float]]]:
+        """Every stored box of a video, by frame: (tracklet id, x1, y1, x2, y2); what a player draws."""
+        rows = self.db.execute(
+            "SELECT b.frame, b.tracklet_id, b.x1, b.y1, b.x2, b.y2 FROM boxes b "
+            "JOIN tracklets t ON t.id = b.tracklet_id WHERE t.video_id = ? ORDER BY b.frame",
+            [video_id],
+        ).fetchall()
+        by_frame: dict[int, list[tuple[int, float, float, float, float]]] = {}
+        for frame, tracklet_id, *box in rows:
+            by_frame.setdefault(int(frame), []).append((int(tracklet_id), *box))
+        return by_frame
 
     def crops(self, tracklet_id: int) -> list[tuple[int, bytes]]:
         return [

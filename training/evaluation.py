@@ -89,3 +89,15 @@ def evaluate(
     return EvalResult(
         cmc=cmc, mean_ap=float(np.mean(aps)), queries=count, ap_convention=ap_convention, per_rank=per_rank
     )
+
+
+def mean_result(results: list[EvalResult]) -> EvalResult:
+    """The mean over splits (iLIDS-VID, PRID-2011): CMC and mAP averaged, queries summed."""
+    cmc = np.mean([r.cmc for r in results], axis=0)
+    return EvalResult(
+        cmc=cmc,
+        mean_ap=float(np.mean([r.mean_ap for r in results])),
+        queries=sum(r.queries for r in results),
+        ap_convention=results[0].ap_convention,
+        per_rank={k: float(cmc[k - 1]) for k in results[0].per_rank},
+    )

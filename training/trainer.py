@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -93,8 +94,14 @@ class Trainer:
         init_checkpoint: str | Path | None = None,
         device: str = "cpu",
         show_progress: bool = True,
+        progress: Callable[[dict], None] | None = None,
+        run_name: str | None = None,
     ) -> None:
+        """``progress`` receives one dict per iteration (epoch, iteration, iterations, loss terms);
+        ``run_name`` names the saved models (default: dataset, variant and epoch)."""
         self.config = config
+        self.run_name = run_name
+        self.progress = progress
         self.out_dir = Path(out_dir)
         self.device = torch.device(device)
         self.show_progress = show_progress
@@ -181,7 +188,7 @@ class Trainer:
         sums = dict.fromkeys(LOSS_TERMS, 0.0)
         self.model.train()
         bar = tqdm(batches, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not self.show_progress, leave=False)
-        for indices in bar:
+        for iteration, indices in enumerate(bar, 1):
             clips, labels = self.clip_batch(indices, rng)
             with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
                 terms = self.loss(self.model(clips), labels)
@@ -189,9 +196,15 @@ class Trainer:
             self.scaler.scale(terms["total"]).backward()
             self.scaler.step(self.optimizer)
             self.scaler.update()
-            for key in LOSS_TERMS:
-                sums[key] += float(terms[key].detach())
-            bar.set_postfix({k: f"{float(terms[k].detach()):.3f}" for k in LOSS_TERMS})
+            losses = {k: float(terms[k].detach()) for k in LOSS_TERMS}
+            for key, value in losses.items():
+                sums[key] += value
+            bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()})
+            if self.progress is not None:
+                self.progress(
+                    {"epoch": epoch + 1, "epochs": config.epochs, "iteration": iteration, "iterations": len(batches)}
+                    | losses
+                )
         return {key: value / max(len(batches), 1) for key, value in sums.items()}
 
     def run(self, resume: bool = False) -> TrainResult:
@@ -216,7 +229,7 @@ class Trainer:
                     self.model,
                     self.best_path,
                     {
-                        "name": f"{self.train_set.name}-{self.config.variant}-epoch{epoch + 1}",
+                        "name": self.run_name or f"{self.train_set.name}-{self.config.variant}-epoch{epoch + 1}",
                         "trained": True,
                         "epoch": epoch + 1,
                         "train_config": self.config.to_dict(),

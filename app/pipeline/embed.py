@@ -67,6 +67,25 @@ def open_embedder(checkpoint: Path, device: str, onnx_cache: Path, chunk_size: i
     return OpenedModel(embedder, model_id, name, data["config"], model.feature_dim)
 
 
+def register(workspace: Workspace, opened: OpenedModel, checkpoint: Path) -> None:
+    workspace.register_model(
+        opened.model_id,
+        opened.name,
+        str(checkpoint.resolve()),
+        str(opened.config["backbone"]),
+        opened.feature_dim,
+        opened.config,
+    )
+
+
+def register_checkpoint(workspace: Workspace, checkpoint: str | Path) -> str:
+    """Make a checkpoint one of the workspace's models (without embedding); returns its id."""
+    checkpoint = Path(checkpoint)
+    opened = open_embedder(checkpoint, "cpu", workspace.folder / "onnx")
+    register(workspace, opened, checkpoint)
+    return opened.model_id
+
+
 def decode_crops(crops: list[tuple[int, bytes]]) -> list[np.ndarray]:
     """Stored JPEG crops → RGB arrays."""
     images = []
@@ -91,14 +110,7 @@ def embed_workspace(
     todo = workspace.unembedded_tracklets(model_id)
     already = workspace.db["tracklets"].count - len(todo)
     if todo:
-        workspace.register_model(
-            model_id,
-            opened.name,
-            str(checkpoint.resolve()),
-            str(opened.config["backbone"]),
-            opened.feature_dim,
-            opened.config,
-        )
+        register(workspace, opened, checkpoint)
     done = 0
     for start in range(0, len(todo), TRACKLETS_PER_COMMIT):
         if cancelled is not None and cancelled():

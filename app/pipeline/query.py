@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -35,7 +36,13 @@ class Match:
     distance: float | None = None  # re-ranked distance when re-ranking was used
 
 
-def latest_model_id(workspace: Workspace) -> str:
+def active_model_id(workspace: Workspace) -> str:
+    """The model queries use: the one the operator chose (``active_model``), else the newest with embeddings."""
+    chosen = workspace.get_meta("active_model")
+    if chosen is not None and workspace.db.execute(
+        "SELECT 1 FROM embeddings WHERE model_id = ? LIMIT 1", [chosen]
+    ).fetchone():
+        return chosen
     row = workspace.db.execute(
         "SELECT m.id FROM models m WHERE EXISTS (SELECT 1 FROM embeddings e WHERE e.model_id = m.id) "
         "ORDER BY m.created_at DESC LIMIT 1"
@@ -45,11 +52,21 @@ def latest_model_id(workspace: Workspace) -> str:
     return str(row[0])
 
 
+def active_model_path(workspace: Workspace) -> Path | None:
+    """The checkpoint file of the model queries use, when there is one and it still exists."""
+    try:
+        model_id = active_model_id(workspace)
+    except WorkspaceError:
+        return None
+    row = workspace.db.execute("SELECT path FROM models WHERE id = ?", [model_id]).fetchone()
+    return Path(row[0]) if row and Path(row[0]).is_file() else None
+
+
 def query_workspace(
     workspace: Workspace, tracklet_ids: list[int], model_id: str | None = None, options: QueryOptions = QueryOptions()
 ) -> list[Match]:
     """Rank the other tracklets against one or several tracklets of the same person."""
-    model_id = model_id or latest_model_id(workspace)
+    model_id = model_id or active_model_id(workspace)
     ids, vectors = workspace.embeddings(model_id)
     position = {int(t): i for i, t in enumerate(ids)}
     missing = [t for t in tracklet_ids if t not in position]

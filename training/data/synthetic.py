@@ -36,6 +36,14 @@ def render_frame(pid: int, camid: int, rng: np.random.Generator, size: tuple[int
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
+def _write_frames(folder: Path, pid: int, camid: int, frames: int, size: tuple[int, int], seed: int, key: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng([seed, pid, camid, key])
+    for f in range(frames):
+        rgb = render_frame(pid, camid, rng, size, seed)
+        cv2.imwrite(str(folder / f"{f:03d}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+
+
 def write_identity_folders(
     root: Path,
     ids: range,
@@ -45,13 +53,18 @@ def write_identity_folders(
     size: tuple[int, int] = (64, 32),
     seed: int = 0,
 ) -> Path:
+    """``ID/CAMERA/TRACKLET/*.png``."""
     for pid in ids:
         for camid in range(cameras):
             for t in range(tracklets):
-                folder = root / f"{pid:04d}" / f"cam{camid}" / f"t{t}"
-                folder.mkdir(parents=True, exist_ok=True)
-                rng = np.random.default_rng([seed, pid, camid, t])
-                for f in range(frames):
-                    rgb = render_frame(pid, camid, rng, size, seed)
-                    cv2.imwrite(str(folder / f"{f:03d}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+                _write_frames(root / f"{pid:04d}" / f"cam{camid}" / f"t{t}", pid, camid, frames, size, seed, t)
+    return root
+
+
+def write_ilidsvid(root: Path, persons: int, frames: int = 8, size: tuple[int, int] = (64, 32), seed: int = 0) -> Path:
+    """The same generated people in iLIDS-VID's layout: ``i-LIDS-VID/sequences/cam{1,2}/personNNN/*.png``."""
+    for pid in range(1, persons + 1):
+        for camid in (0, 1):
+            folder = root / "i-LIDS-VID" / "sequences" / f"cam{camid + 1}" / f"person{pid:03d}"
+            _write_frames(folder, pid, camid, frames, size, seed, 0)
     return root

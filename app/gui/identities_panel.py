@@ -1,0 +1,107 @@
+"""Identities the operator built by confirming matches: list, rename, merge, export a case."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.pipeline.case_export import export_case
+from app.pipeline.identities import identities, merge_identities, rename_identity
+from reid_core.workspace import Workspace
+
+ROLE_ID = 256  # Qt.UserRole
+
+
+class IdentitiesPanel(QWidget):
+    tracklet_chosen = Signal(int)
+    changed = Signal()
+    message = Signal(str)  # for the status bar
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace: Workspace | None = None
+        self.list = QListWidget()
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.list.itemDoubleClicked.connect(self._show_first)
+        rename, merge, export = QPushButton("Rename"), QPushButton("Merge"), QPushButton("Export case…")
+        rename.clicked.connect(self.rename_selected)
+        merge.clicked.connect(self.merge_selected)
+        export.clicked.connect(lambda: self.export_selected())
+        buttons = QHBoxLayout()
+        for button in (rename, merge, export):
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(buttons)
+
+    def set_workspace(self, workspace: Workspace | None) -> None:
+        self.workspace = workspace
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Re-read the identities, keeping the selection."""
+        selected = set(self.selected_ids())
+        self.list.clear()
+        if self.workspace is None:
+            return
+        for identity in identities(self.workspace):
+            text = f"{identity.name}: {len(identity.tracklet_ids)} tracklets in {', '.join(identity.cameras)}"
+            item = QListWidgetItem(text)
+            item.setData(ROLE_ID, (identity.id, identity.tracklet_ids))
+            self.list.addItem(item)
+            item.setSelected(identity.id in selected)
+
+    def selected_ids(self) -> list[int]:
+        return [item.data(ROLE_ID)[0] for item in self.list.selectedItems()]
+
+    def rename_selected(self, name: str | None = None) -> None:
+        chosen = self.selected_ids()
+        if len(chosen) != 1 or self.workspace is None:
+            return
+        if not name:
+            name, ok = QInputDialog.getText(self, "Rename identity", "Name:")
+            if not ok or not name.strip():
+                return
+        rename_identity(self.workspace, chosen[0], name)
+        self.refresh()
+        self.changed.emit()
+
+    def merge_selected(self) -> None:
+        chosen = self.selected_ids()
+        if len(chosen) < 2 or self.workspace is None:
+            self.message.emit("Select two or more identities to merge into the first one selected.")
+            return
+        for other in chosen[1:]:
+            merge_identities(self.workspace, chosen[0], other)
+        self.refresh()
+        self.changed.emit()
+
+    def export_selected(self, folder: str | Path | None = None) -> Path | None:
+        chosen = self.selected_ids()
+        if len(chosen) != 1 or self.workspace is None:
+            self.message.emit("Select one identity to export.")
+            return None
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(self, "Export case into folder")
+            if not folder:
+                return None
+        files = export_case(self.workspace, chosen[0], folder)
+        self.message.emit(f"Case exported: {files.appearances} appearances in {files.html} and {files.csv}")
+        return files.html
+
+    def _show_first(self, item: QListWidgetItem) -> None:
+        tracklets = item.data(ROLE_ID)[1]
+        if tracklets:
+            self.tracklet_chosen.emit(tracklets[0])

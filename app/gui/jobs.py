@@ -1,0 +1,122 @@
+"""Background work as child processes: the window never runs detection, embedding or training itself.
+
+Each job is one ``reid ... --events`` command run by QProcess; its ``@event`` lines become Qt
+signals. A process, unlike a thread, shares no interpreter lock with the window (so the window
+stays responsive) and can be stopped at any moment: ingestion commits one video at a time,
+embedding one group of tracklets at a time, so a stopped job leaves a consistent workspace and
+running it again resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import deque
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QObject, QProcess, Signal
+
+from app.pipeline.events import parse_event
+
+
+@dataclass
+class Job:
+    label: str  # what the jobs panel shows ("ingest plaza.avi", "embed", "retrain")
+    args: list[str]  # reid arguments, without --events
+    key: str = ""  # e.g. the video path: lets the panel match events to rows
+    output: list[str] = field(default_factory=list)
+
+
+class JobQueue(QObject):
+    """Runs jobs one after the other; cancel stops the running one and drops the rest."""
+
+    started = Signal(object)  # Job
+    progress = Signal(object, dict)  # Job, event
+    event = Signal(object, dict)  # Job, any other event (video outcome, done)
+    finished = Signal(object, bool, str)  # Job, ok, error text
+    idle = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pending: deque[Job] = deque()
+        self._process: QProcess | None = None
+        self._current: Job | None = None
+        self._buffer = ""
+        self._cancelled = False
+
+    @property
+    def busy(self) -> bool:
+        return self._current is not None or bool(self._pending)
+
+    def submit(self, job: Job) -> None:
+        self._pending.append(job)
+        if self._current is None:
+            self._next()
+
+    def cancel(self) -> None:
+        """Stop now: the running process is killed, queued jobs are dropped."""
+        dropped = list(self._pending)
+        self._pending.clear()
+        for job in dropped:
+            self.finished.emit(job, False, "cancelled")
+        if self._process is not None:
+            self._cancelled = True
+            self._process.kill()
+
+    def wait_stopped(self, msecs: int = 5000) -> None:
+        if self._process is not None:
+            self._process.waitForFinished(msecs)
+
+    def _next(self) -> None:
+        if not self._pending:
+            self._current = None
+            self.idle.emit()
+            return
+        job = self._current = self._pending.popleft()
+        self._buffer = ""
+        self._cancelled = False
+        process = self._process = QProcess(self)
+        process.setProcessChannelMode(QProcess.ProcessChannelMode.MergedChannels)
+        process.readyReadStandardOutput.connect(self._read)
+        process.finished.connect(self._done)
+        process.errorOccurred.connect(self._failed_to_start)
+        self.started.emit(job)
+        process.start(sys.executable, ["-m", "app.cli", *job.args, "--events"])
+
+    def _read(self) -> None:
+        assert self._process is not None and self._current is not None
+        self._buffer += bytes(self._process.readAllStandardOutput().data()).decode("utf-8", "replace")
+        *lines, self._buffer = self._buffer.split("\n")
+        for line in lines:
+            event = parse_event(line)
+            if event is None:
+                self._current.output.append(line)
+            elif event["kind"] == "progress":
+                self.progress.emit(self._current, event)
+            else:
+                self.event.emit(self._current, event)
+
+    def _failed_to_start(self, error: QProcess.ProcessError) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self._finish(False, f"could not start {sys.executable}: {error.name}")
+
+    def _done(self, exit_code: int, status: QProcess.ExitStatus) -> None:
+        self._read()
+        if self._cancelled:
+            self._finish(False, "cancelled")
+        elif status != QProcess.ExitStatus.NormalExit or exit_code != 0:
+            assert self._current is not None
+            errors = [line for line in self._current.output if line.startswith("error")] or self._current.output[-3:]
+            self._finish(False, "\n".join(errors) or f"exit code {exit_code}")
+        else:
+            self._finish(True, "")
+
+    def _finish(self, ok: bool, error: str) -> None:
+        job = self._current
+        if job is None:
+            return
+        if self._process is not None:
+            self._process.deleteLater()
+            self._process = None
+        self._current = None
+        self.finished.emit(job, ok, error)
+        self._next()

@@ -1,0 +1,34 @@
+"""Start the desktop app, optionally on a workspace or on the demo workspace."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from app.gui.main_window import MainWindow
+from app.pipeline.demo import demo_footage
+
+
+def open_demo(window: MainWindow, folder: Path) -> None:
+    """The demo workspace: two camera views cut from the shipped footage, ingested in the background."""
+    clips = demo_footage(folder / "footage")
+    window.open_workspace(folder)
+    assert window.workspace is not None
+    if not window.workspace.videos() and not window.pending_videos():
+        window.add_videos(list(clips.values()), cameras=list(clips), start_times=[0.0, 40.0])
+        window.statusBar().showMessage(
+            "Demo: ingesting two camera views in the background. Then click a person in a video to see matches."
+        )
+
+
+def run_gui(workspace: Path | None = None, demo: bool = False) -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    window = MainWindow()
+    if demo:
+        open_demo(window, workspace or Path("demo_workspace"))
+    elif workspace is not None:
+        window.open_workspace(workspace)
+    window.show()
+    return int(app.exec())

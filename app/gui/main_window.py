@@ -1,0 +1,367 @@
+"""The main window: workspace, cameras side by side, matches, identities, background jobs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QGridLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QToolBar,
+    QWidget,
+)
+
+from app.gui.dialogs import AddVideosDialog, RetrainDialog, SettingsDialog
+from app.gui.identities_panel import IdentitiesPanel
+from app.gui.jobs import Job, JobQueue
+from app.gui.jobs_panel import JobsPanel
+from app.gui.match_view import MatchDialog
+from app.gui.matches import MatchesPanel
+from app.gui.player import CameraPlayer
+from app.pipeline.identities import confirm_match, identities, reject_match
+from app.pipeline.query import Match, active_model_id
+from app.pipeline.settings import load_settings, save_settings
+from reid_core.workspace import Workspace, WorkspaceError
+
+VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.m4v *.mpg);;All files (*)"
+PLAYERS_PER_ROW = 2
+ROLE_ID = 256  # Qt.UserRole
+
+
+class MainWindow(QMainWindow):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setWindowTitle("RRU re-ID")
+        self.resize(1500, 900)
+        self.setAcceptDrops(True)
+        self.workspace: Workspace | None = None
+        self.players: dict[int, CameraPlayer] = {}  # by video id
+        self.match_dialog: MatchDialog | None = None
+        self.retrain_dialog: RetrainDialog | None = None
+        self.jobs = JobQueue(self)
+        self.jobs.event.connect(self._job_event)
+        self.jobs.finished.connect(self._job_finished)
+
+        self.players_area = QWidget()
+        self.players_grid = QGridLayout(self.players_area)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.players_area)
+        self.matches = MatchesPanel()
+        self.matches.open_requested.connect(self.open_match)
+        self.matches.verdict_requested.connect(self.record_verdict)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(scroll)
+        splitter.addWidget(self.matches)
+        splitter.setSizes([900, 600])
+        self.setCentralWidget(splitter)
+
+        self.tracklet_list = QListWidget()
+        self.tracklet_list.itemActivated.connect(lambda item: self.select_tracklet(item.data(ROLE_ID)))
+        self.tracklet_list.itemDoubleClicked.connect(lambda item: self.select_tracklet(item.data(ROLE_ID)))
+        self.identities = IdentitiesPanel()
+        self.identities.tracklet_chosen.connect(self.select_tracklet)
+        self.identities.message.connect(self.statusBar().showMessage)
+        tabs = QTabWidget()
+        tabs.addTab(self.tracklet_list, "Tracklets")
+        tabs.addTab(self.identities, "Identities")
+        self._dock("Browse", tabs, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.jobs_panel = JobsPanel(self.jobs)
+        self.jobs_panel.resume_requested.connect(self.resume)
+        self._dock("Background jobs", self.jobs_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.model_box = QComboBox()
+        self.model_box.setMinimumWidth(320)
+        self.model_box.activated.connect(self._model_chosen)
+        self._build_menus()
+        self.statusBar().showMessage("Create or open a workspace (File menu), then add camera videos.")
+
+    # -- layout ---------------------------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
+        dock = QDockWidget(title, self)
+        dock.setWidget(widget)
+        dock.setObjectName(title)
+        self.addDockWidget(area, dock)
+
+    def _build_menus(self) -> None:
+        def action(menu, text: str, slot, shortcut: str | None = None) -> QAction:  # type: ignore[no-untyped-def]
+            item = QAction(text, self)
+            item.triggered.connect(slot)
+            if shortcut:
+                item.setShortcut(shortcut)
+            menu.addAction(item)
+            return item
+
+        files = self.menuBar().addMenu("&File")
+        action(files, "New workspace…", lambda: self._choose_workspace(create=True), "Ctrl+N")
+        action(files, "Open workspace…", lambda: self._choose_workspace(create=False), "Ctrl+O")
+        action(files, "Add videos…", self._choose_videos, "Ctrl+I")
+        action(files, "Export case…", lambda: self.identities.export_selected())
+        files.addSeparator()
+        action(files, "Quit", self.close, "Ctrl+Q")
+        tools = self.menuBar().addMenu("&Tools")
+        action(tools, "Settings…", self.edit_settings)
+        action(tools, "Retrain on confirmed identities…", self.open_retrain)
+        toolbar = QToolBar("Model")
+        toolbar.setObjectName("model toolbar")
+        toolbar.addWidget(QLabel(" Re-ID model: "))
+        toolbar.addWidget(self.model_box)
+        self.addToolBar(toolbar)
+
+    # -- workspace ------------------------------------------------------------------------
+    def _choose_workspace(self, create: bool) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Workspace folder (new or existing)")
+        if folder:
+            self.open_workspace(Path(folder), create=create)
+
+    def open_workspace(self, folder: Path, create: bool = True) -> bool:
+        try:
+            workspace = Workspace(folder, create=create)
+        except WorkspaceError as exc:
+            QMessageBox.warning(self, "Cannot open workspace", str(exc))
+            return False
+        self.close_workspace()
+        self.workspace = workspace
+        self.setWindowTitle(f"RRU re-ID: {folder}")
+        self.matches.set_workspace(workspace)
+        self.identities.set_workspace(workspace)
+        self.refresh()
+        pending = self.pending_videos()
+        if pending or self._unembedded():
+            self.jobs_panel.offer_resume(len(pending))
+        return True
+
+    def close_workspace(self) -> None:
+        if self.jobs.busy:
+            self.jobs.cancel()
+            self.jobs.wait_stopped()
+        for player in self.players.values():
+            player.close_video()
+            player.deleteLater()
+        self.players.clear()
+        if self.workspace is not None:
+            self.workspace.close()
+            self.workspace = None
+
+    def closeEvent(self, event: object) -> None:
+        self.close_workspace()
+        super().closeEvent(event)  # type: ignore[arg-type]
+
+    def refresh(self) -> None:
+        """Re-read what background jobs may have added: players, tracklets, models, identities."""
+        if self.workspace is None:
+            return
+        cameras = self.workspace.cameras()
+        for video in self.workspace.videos():
+            if video["id"] not in self.players and Path(video["path"]).is_file():
+                self._add_player(video, cameras[video["camera_id"]])
+        self.tracklet_list.clear()
+        for t in self.workspace.tracklets():
+            item = QListWidgetItem(f"#{t.id}  {t.camera}  {t.start_time:.1f}–{t.end_time:.1f} s  ({t.length} boxes)")
+            item.setData(ROLE_ID, t.id)
+            self.tracklet_list.addItem(item)
+        self.matches.update_cameras()
+        self.identities.refresh()
+        self._refresh_models()
+
+    def _add_player(self, video: dict, camera: str) -> None:
+        assert self.workspace is not None
+        params = json.loads(video["params"] or "{}")
+        info = {**video, "name": Path(video["path"]).name, "stride": params.get("tracklets", {}).get("frame_stride", 1)}
+        player = CameraPlayer(camera, info, self.workspace.boxes_by_frame(video["id"]))
+        player.person_clicked.connect(self.select_tracklet)
+        index = len(self.players)
+        self.players[video["id"]] = player
+        self.players_grid.addWidget(player, index // PLAYERS_PER_ROW, index % PLAYERS_PER_ROW)
+
+    def _refresh_models(self) -> None:
+        assert self.workspace is not None
+        self.model_box.clear()
+        embedded = {
+            r[0]: r[1]
+            for r in self.workspace.db.execute("SELECT model_id, COUNT(*) FROM embeddings GROUP BY model_id")
+        }
+        try:
+            active = active_model_id(self.workspace)
+        except WorkspaceError:
+            active = None
+        for model in reversed(self.workspace.models()):
+            if model["id"] in embedded:
+                self.model_box.addItem(f"{model['name']} ({embedded[model['id']]} tracklets)", model["id"])
+                if model["id"] == active:
+                    self.model_box.setCurrentIndex(self.model_box.count() - 1)
+
+    def _model_chosen(self, index: int) -> None:
+        if self.workspace is not None and index >= 0:
+            self.workspace.set_meta("active_model", self.model_box.itemData(index))
+            self.matches.refresh()
+
+    # -- videos and background jobs -------------------------------------------------------
+    def _choose_videos(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Add camera videos", "", VIDEO_FILTER)
+        if paths:
+            self.add_videos([Path(p) for p in paths])
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            self.add_videos(paths)
+
+    def add_videos(
+        self, paths: list[Path], cameras: list[str] | None = None, start_times: list[float] | None = None
+    ) -> None:
+        """Queue videos for ingestion (asking for camera names and start times unless given), then embed."""
+        if self.workspace is None:
+            QMessageBox.information(self, "No workspace", "Create or open a workspace first (File menu).")
+            return
+        if cameras is None:
+            dialog = AddVideosDialog(paths, self)
+            if not dialog.exec():
+                return
+            entries = dialog.entries()
+        else:
+            entries = list(zip(paths, cameras, start_times or [0.0] * len(paths)))
+        pending = self.pending_videos()
+        pending += [{"path": str(p.resolve()), "camera": c, "start": s} for p, c, s in entries]
+        self.workspace.set_meta("pending_videos", json.dumps(pending))
+        self._queue(entries)
+
+    def pending_videos(self) -> list[dict]:
+        """Videos added but not ingested yet: kept in the workspace so a cancelled or killed run can resume."""
+        if self.workspace is None:
+            return []
+        return json.loads(self.workspace.get_meta("pending_videos", "[]") or "[]")
+
+    def _unembedded(self) -> bool:
+        """Tracklets no model has embedded yet (an embed job was stopped before it finished)."""
+        assert self.workspace is not None
+        row = self.workspace.db.execute(
+            "SELECT 1 FROM tracklets WHERE id NOT IN (SELECT tracklet_id FROM embeddings) LIMIT 1"
+        ).fetchone()
+        return row is not None
+
+    def _queue(self, entries: list[tuple[Path, str, float]]) -> None:
+        assert self.workspace is not None
+        settings = load_settings(self.workspace)
+        folder = str(self.workspace.folder)
+        for path, camera, start in entries:
+            args = ["ingest", folder, str(path), "--camera", camera, "--start-time", str(start)]
+            args += ["--stride", str(settings.frame_stride), "--detector", settings.detector]
+            self.jobs.submit(Job(f"ingest {Path(path).name} ({camera})", args, key=str(Path(path).resolve())))
+        self._queue_embed()
+
+    def _queue_embed(self) -> None:
+        assert self.workspace is not None
+        settings = load_settings(self.workspace)
+        args = ["embed", str(self.workspace.folder), "--model", settings.checkpoint, "--device", settings.device]
+        self.jobs.submit(Job("embed new tracklets", args, key="embed"))
+
+    def resume(self) -> None:
+        pending = self.pending_videos()
+        entries = [(Path(p["path"]), p["camera"], float(p["start"])) for p in pending]
+        if entries:
+            self._queue(entries)
+        else:
+            self._queue_embed()
+
+    def _job_event(self, job: Job, event: dict) -> None:
+        if event["kind"] == "video" and event["status"] in ("ingested", "skipped", "failed") and self.workspace:
+            path = str(Path(event["video"]).resolve())
+            rest = [p for p in self.pending_videos() if p["path"] != path]
+            self.workspace.set_meta("pending_videos", json.dumps(rest))
+            if event["status"] == "failed":
+                self.statusBar().showMessage(f"Could not ingest: {event['error']}")
+
+    def _job_finished(self, job: Job, ok: bool, error: str) -> None:
+        if self.workspace is None:
+            return
+        self.refresh()
+        self.matches.refresh()
+        if not ok and error == "cancelled" and (self.pending_videos() or self._unembedded()):
+            self.jobs_panel.offer_resume(len(self.pending_videos()))
+
+    # -- search and review ----------------------------------------------------------------
+    def select_tracklet(self, tracklet_id: int) -> None:
+        """Make this tracklet the query: the matches panel ranks the other cameras for it."""
+        if self.workspace is None:
+            return
+        self.matches.set_query(int(tracklet_id))
+        tracklet = self.workspace.tracklet(int(tracklet_id))
+        player = self.players.get(tracklet.video_id)
+        if player is not None and tracklet_id not in player.view.highlight:
+            player.show_tracklet(tracklet.id, tracklet.start_frame)
+
+    def open_match(self, match: Match) -> MatchDialog | None:
+        if self.workspace is None or self.matches.query is None or self.matches.model_id is None:
+            return None
+        if self.match_dialog is not None:
+            self.match_dialog.close()
+        self.match_dialog = MatchDialog(self.workspace, self.matches.query, match, self.matches.model_id, self)
+        self.match_dialog.verdict.connect(lambda verdict: self.record_verdict(match, verdict))
+        self.match_dialog.show()
+        candidate = self.workspace.tracklet(match.tracklet_id)
+        player = self.players.get(candidate.video_id)
+        if player is not None:
+            player.show_tracklet(candidate.id, candidate.start_frame)
+        return self.match_dialog
+
+    def record_verdict(self, match: Match, verdict: str) -> None:
+        if self.workspace is None or self.matches.query is None:
+            return
+        query = self.matches.query.id
+        if verdict == "confirmed":
+            identity = confirm_match(self.workspace, query, match.tracklet_id, match.similarity, self.matches.model_id)
+            message = f"Confirmed: tracklets #{query} and #{match.tracklet_id} are identity {identity}"
+            self.statusBar().showMessage(message)
+        else:
+            reject_match(self.workspace, query, match.tracklet_id, match.similarity, self.matches.model_id)
+            self.statusBar().showMessage(f"Rejected #{match.tracklet_id} for #{query}")
+        self.matches.refresh()
+        self.identities.refresh()
+
+    # -- settings and retraining ----------------------------------------------------------
+    def edit_settings(self) -> None:
+        if self.workspace is None:
+            return
+        dialog = SettingsDialog(load_settings(self.workspace), self)
+        if dialog.exec():
+            try:
+                save_settings(self.workspace, dialog.settings())
+            except ValueError as exc:
+                QMessageBox.warning(self, "Settings", str(exc))
+
+    def open_retrain(self) -> RetrainDialog | None:
+        if self.workspace is None:
+            return None
+        people = identities(self.workspace)
+        dialog = self.retrain_dialog = RetrainDialog(len(people), sum(len(p.tracklet_ids) for p in people), self)
+        dialog.start_requested.connect(self.start_retrain)
+        dialog.show()
+        return dialog
+
+    def start_retrain(self, epochs: int, extra: list[str] | None = None) -> None:
+        assert self.workspace is not None
+        settings = load_settings(self.workspace)
+        args = ["finetune", str(self.workspace.folder), "--embed", "--epochs", str(epochs), "--device", settings.device]
+        job = Job("retrain on confirmed identities", args + (extra or []), key="retrain")
+        if self.retrain_dialog is not None:
+            dialog = self.retrain_dialog
+            self.jobs.progress.connect(lambda j, e: dialog.show_progress(e) if j is job else None)
+            self.jobs.finished.connect(lambda j, ok, error: dialog.show_finished(ok, error) if j is job else None)
+        self.jobs.submit(job)

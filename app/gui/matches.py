@@ -1,0 +1,171 @@
+"""The matches panel: ranked tracklets of other cameras for the clicked person, with filters."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.gui.images import jpeg_to_pixmap
+from app.pipeline.identities import verdicts
+from app.pipeline.query import Match, QueryOptions, active_model_id, query_workspace
+from reid_core.workspace import TrackletRow, Workspace, WorkspaceError
+
+COLUMNS = ("", "rank", "tracklet", "camera", "time (s)", "similarity", "verdict")
+THUMB = QSize(48, 96)
+VERDICT_COLOURS = {"confirmed": QColor(200, 240, 200), "rejected": QColor(245, 205, 205)}
+
+
+class MatchesPanel(QWidget):
+    open_requested = Signal(object)  # Match
+    verdict_requested = Signal(object, str)  # Match, verdict
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace: Workspace | None = None
+        self.query: TrackletRow | None = None
+        self.model_id: str | None = None
+        self.matches: list[Match] = []
+        self.heading = QLabel("Click a person in a video, or pick a tracklet, to see matches.")
+        self.heading.setWordWrap(True)
+        self.camera_boxes: dict[str, QCheckBox] = {}
+        self.camera_row = QHBoxLayout()
+        self.camera_row.addWidget(QLabel("cameras:"))
+        self.use_time = QCheckBox("time window")
+        self.time_from, self.time_to = QDoubleSpinBox(), QDoubleSpinBox()
+        for spin in (self.time_from, self.time_to):
+            spin.setRange(-1e9, 1e9)
+            spin.setSuffix(" s")
+        self.time_to.setValue(3600)
+        self.rerank = QCheckBox("re-rank (k-reciprocal)")
+        self.top_k = QSpinBox()
+        self.top_k.setRange(1, 500)
+        self.top_k.setValue(20)
+        self.top_k.setPrefix("top ")
+        for widget in (self.use_time, self.rerank):
+            widget.toggled.connect(self.refresh)
+        for spin in (self.time_from, self.time_to, self.top_k):
+            spin.editingFinished.connect(self.refresh)
+        filters = QHBoxLayout()
+        for widget in (self.use_time, self.time_from, QLabel("to"), self.time_to, self.rerank, self.top_k):
+            filters.addWidget(widget)
+        filters.addStretch(1)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setIconSize(THUMB)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setDefaultSectionSize(THUMB.height() + 4)
+        self.table.verticalHeader().hide()
+        self.table.cellDoubleClicked.connect(lambda row, _column: self._open(row))
+        self.open_button, self.confirm_button = QPushButton("Open with heatmaps"), QPushButton("Confirm")
+        self.reject_button = QPushButton("Reject")
+        self.open_button.clicked.connect(lambda: self._open(self.table.currentRow()))
+        self.confirm_button.clicked.connect(lambda: self._decide("confirmed"))
+        self.reject_button.clicked.connect(lambda: self._decide("rejected"))
+        buttons = QHBoxLayout()
+        for button in (self.open_button, self.confirm_button, self.reject_button):
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addLayout(self.camera_row)
+        layout.addLayout(filters)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(buttons)
+
+    def set_workspace(self, workspace: Workspace | None) -> None:
+        self.workspace, self.query, self.matches = workspace, None, []
+        self.table.setRowCount(0)
+        self.update_cameras()
+
+    def update_cameras(self) -> None:
+        names = sorted(self.workspace.cameras().values()) if self.workspace else []
+        for name in list(self.camera_boxes):
+            if name not in names:
+                self.camera_boxes.pop(name).deleteLater()
+        for name in names:
+            if name not in self.camera_boxes:
+                box = self.camera_boxes[name] = QCheckBox(name)
+                box.setChecked(True)
+                box.toggled.connect(self.refresh)
+                self.camera_row.insertWidget(self.camera_row.count(), box)
+
+    def options(self) -> QueryOptions:
+        chosen = tuple(n for n, b in self.camera_boxes.items() if b.isChecked())
+        window = (self.time_from.value(), self.time_to.value()) if self.use_time.isChecked() else None
+        return QueryOptions(
+            top_k=self.top_k.value(),
+            cameras=chosen if len(chosen) < len(self.camera_boxes) else None,
+            time_window=window,
+            rerank=self.rerank.isChecked(),
+        )
+
+    def set_query(self, tracklet_id: int) -> None:
+        assert self.workspace is not None
+        self.query = self.workspace.tracklet(tracklet_id)
+        self.refresh()
+
+    def refresh(self) -> None:
+        if self.workspace is None or self.query is None:
+            return
+        query = self.query
+        try:
+            self.model_id = active_model_id(self.workspace)
+            self.matches = query_workspace(self.workspace, [query.id], self.model_id, self.options())
+        except WorkspaceError as exc:
+            self.matches = []
+            self.heading.setText(f"Tracklet #{query.id}: {exc}")
+            self.table.setRowCount(0)
+            return
+        self.heading.setText(
+            f"<b>Query</b> tracklet #{query.id}, camera {query.camera}, "
+            f"{query.start_time:.1f}–{query.end_time:.1f} s: {len(self.matches)} matches from other cameras"
+        )
+        decided = verdicts(self.workspace, query.id)
+        self.table.setRowCount(len(self.matches))
+        for row, match in enumerate(self.matches):
+            crops = self.workspace.crops(match.tracklet_id)
+            thumbnail = QTableWidgetItem()
+            if crops:
+                thumbnail.setIcon(QIcon(jpeg_to_pixmap(crops[len(crops) // 2][1], THUMB.height())))
+            verdict = decided.get(match.tracklet_id, "")
+            values = (
+                str(match.rank),
+                str(match.tracklet_id),
+                match.camera,
+                f"{match.start_time:.1f}–{match.end_time:.1f}",
+                f"{match.similarity:.3f}",
+                verdict,
+            )
+            self.table.setItem(row, 0, thumbnail)
+            for column, value in enumerate(values, 1):
+                item = QTableWidgetItem(value)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                if verdict:
+                    item.setBackground(VERDICT_COLOURS[verdict])
+                self.table.setItem(row, column, item)
+        self.table.resizeColumnsToContents()
+        if self.matches:
+            self.table.selectRow(0)
+
+    def _open(self, row: int) -> None:
+        if 0 <= row < len(self.matches):
+            self.open_requested.emit(self.matches[row])
+
+    def _decide(self, verdict: str) -> None:
+        row = self.table.currentRow()
+        if 0 <= row < len(self.matches):
+            self.verdict_requested.emit(self.matches[row], verdict)

@@ -1,0 +1,119 @@
+"""``reid train`` and ``reid evaluate``: the paper's protocol on the public benchmarks and local folders."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from pathlib import Path
+
+import torch
+import yaml
+
+from training.config import load_config
+from training.data.catalog import KINDS, SPLITS, has_splits, open_dataset
+from training.evaluation import EvalResult, mean_result
+from training.report import plot_cmc, results_table
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, object]:
+    """``key=value`` pairs, values read as YAML (``input_size=[128,64]``, ``amp=false``)."""
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--set expects key=value, got {pair!r}")
+        overrides[key.strip()] = yaml.safe_load(value)
+    return overrides
+
+
+def training_device(name: str) -> str:
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dataset", choices=KINDS, help="dataset kind (its native layout, see SPEC.md)")
+    parser.add_argument("root", type=Path, help="dataset folder (or workspace folder)")
+    parser.add_argument("--splits-file", type=Path, help="JSON split file (torchreid format) for iLIDS-VID/PRID")
+    parser.add_argument("--prid-convention", default="paper", choices=["paper", "178"])
+
+
+def _train(args: argparse.Namespace) -> int:
+    from training.trainer import Trainer
+
+    config = load_config(args.config, epochs=args.epochs, seed=args.seed, **parse_overrides(args.set))
+    dataset = open_dataset(args.dataset, args.root, args.split, args.splits_file, args.prid_convention)
+    print(dataset.describe())
+    out = args.out or Path("runs") / f"{args.dataset}-split{args.split}-{config.variant}"
+    trainer = Trainer(config, dataset, out, init_checkpoint=args.init, device=training_device(args.device))
+    result = trainer.run(resume=args.resume)
+    print(f"best model: {result.best}\ntraining state: {result.last}\nmetrics: {out / 'metrics.csv'}")
+    if result.validation is not None:
+        print(f"held-out identities: {result.validation.summary()}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from reid_core.checkpoint import load_model
+    from training.trainer import evaluate_model
+
+    splits = list(range(SPLITS)) if args.splits == "all" else [int(s) for s in args.splits.split(",")]
+    if not has_splits(args.dataset):
+        splits = [0]
+    if len(args.checkpoint) not in (1, len(splits)):
+        raise SystemExit(f"give one checkpoint, or one per split ({len(splits)})")
+    device = training_device(args.device)
+    results: dict[str, EvalResult] = {}
+    for i, split in enumerate(splits):
+        checkpoint = args.checkpoint[min(i, len(args.checkpoint) - 1)]
+        dataset = open_dataset(args.dataset, args.root, split, args.splits_file, args.prid_convention)
+        if not dataset.query:
+            raise SystemExit(f"{args.root}: {args.dataset} has no test split to evaluate on")
+        model = load_model(checkpoint).to(device).eval()
+        label = f"split {split}" if has_splits(args.dataset) else args.dataset
+        results[label] = evaluate_model(
+            model, dataset, args.max_frames, device, rerank=args.rerank, ap_convention=args.ap
+        )
+        print(f"{label}: {results[label].summary()}")
+    if len(results) > 1:
+        results["mean"] = mean_result(list(results.values()))
+        print(f"mean over {len(splits)} splits: {results['mean'].summary()}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    table = results_table(results)
+    (args.out / "results.md").write_text(table + "\n")
+    with open(args.out / "results.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["split", "mAP", "R1", "R5", "R10", "R20", "queries"])
+        for label, r in results.items():
+            writer.writerow([label, r.mean_ap, *(r.per_rank.get(k) for k in (1, 5, 10, 20)), r.queries])
+    plot_cmc({k: v for k, v in results.items() if k == "mean" or len(results) == 1}, args.out / "cmc.png")
+    print(table)
+    print(f"written: {args.out / 'results.md'}, {args.out / 'results.csv'}, {args.out / 'cmc.png'}")
+    return 0
+
+
+def add_training_commands(commands: argparse._SubParsersAction) -> None:
+    train = commands.add_parser("train", help="train a re-ID model on a benchmark or local dataset")
+    add_dataset_arguments(train)
+    train.add_argument("--config", default="rru_stim_lp.yaml", help="YAML file or a training/configs name")
+    train.add_argument("--split", type=int, default=0, help="which of the 10 splits (iLIDS-VID, PRID-2011)")
+    train.add_argument("--out", type=Path, help="run folder (default runs/DATASET-splitN-VARIANT)")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--init", type=Path, help="start from this checkpoint instead of the backbone weights")
+    train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1")
+    train.add_argument("--resume", action="store_true", help="continue from the run folder's last.pt")
+    train.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config keys")
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser("evaluate", help="CMC and mAP of checkpoints on a test split; table + plot")
+    add_dataset_arguments(evaluate)
+    evaluate.add_argument("--checkpoint", nargs="+", type=Path, required=True, help="one, or one per split")
+    evaluate.add_argument("--splits", default="0", help="'all' or comma-separated split numbers")
+    evaluate.add_argument("--out", type=Path, default=Path("evaluation"))
+    evaluate.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking")
+    evaluate.add_argument("--ap", default="official", choices=["official", "mean_precision"])
+    evaluate.add_argument("--max-frames", type=int, help="frames per tracklet (evenly spaced; default all)")
+    evaluate.add_argument("--device", default="auto")
+    evaluate.set_defaults(run=_evaluate)
