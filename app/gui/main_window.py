@@ -295,6 +295,12 @@ class MainWindow(QMainWindow):
         self.matches.refresh()
         if not ok and error == "cancelled" and (self.pending_videos() or self._unembedded()):
             self.jobs_panel.offer_resume(len(self.pending_videos()))
+        if not self.jobs.busy:
+            counts = self.workspace.counts()
+            self.statusBar().showMessage(
+                f"Ready: {counts['tracklets']} tracklets in {counts['videos']} videos. "
+                "Click a person in a video (or pick a tracklet) to see matches from the other cameras."
+            )
 
     # -- search and review ----------------------------------------------------------------
     def select_tracklet(self, tracklet_id: int) -> None:

@@ -104,12 +104,15 @@ class CameraPlayer(QWidget):
         self.slider.valueChanged.connect(self._slider_moved)
         self.time_label = QLabel()
         controls = QHBoxLayout()
-        for widget in (self.play_button, back, forward, self.slider, self.time_label):
+        for widget in (self.play_button, back, forward):
             controls.addWidget(widget)
+        controls.addStretch(1)
+        controls.addWidget(self.time_label)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.title)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.slider)
         layout.addLayout(controls)
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
