@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from app.gui.main_window import MainWindow
-from app.pipeline.demo import demo_footage
+from app.pipeline.demo import DEMO_FPS, DEMO_VIEWS, demo_footage
 
 
 def open_demo(window: MainWindow, folder: Path) -> None:
@@ -17,7 +17,8 @@ def open_demo(window: MainWindow, folder: Path) -> None:
     window.open_workspace(folder)
     assert window.workspace is not None
     if not window.workspace.videos() and not window.pending_videos():
-        window.add_videos(list(clips.values()), cameras=list(clips), start_times=[0.0, 40.0])
+        starts = [first / DEMO_FPS for _, first, _ in DEMO_VIEWS]  # the views' times in the source footage
+        window.add_videos(list(clips.values()), cameras=list(clips), start_times=starts)
         window.statusBar().showMessage(
             "Demo: ingesting two camera views in the background. Then click a person in a video to see matches."
         )

@@ -10,6 +10,7 @@ from resources import DEMO_VIDEO
 # (camera name, first frame, frame count) of resources/vtest.avi, 10 fps: two time windows
 # of one plaza camera stand in for two cameras; people cross the plaza in both.
 DEMO_VIEWS = (("plaza-morning", 0, 300), ("plaza-noon", 400, 300))
+DEMO_FPS = 10.0
 
 
 def demo_footage(folder: Path) -> dict[str, Path]:
