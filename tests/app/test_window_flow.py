@@ -39,6 +39,7 @@ def window(qtbot):  # type: ignore[no-untyped-def]
     window = MainWindow()
     qtbot.addWidget(window)
     window.show()
+    qtbot.waitExposed(window)
     yield window
     window.close_workspace()
 
@@ -71,6 +72,7 @@ def test_operator_flow_from_footage_to_a_confirmed_identity(window, qtbot, clips
     assert not others, "pick a box that no other box covers at its centre"
     centre = player.view.to_widget((x1 + x2) / 2, (y1 + y2) / 2).toPoint()
     qtbot.mouseClick(player.view, Qt.MouseButton.LeftButton, pos=centre)
+    qtbot.waitUntil(lambda: window.matches.query is not None, timeout=5_000)
     assert window.matches.query is not None and window.matches.query.id == tracklet_id
     matches = window.matches.matches
     assert matches and {m.camera for m in matches} == {"west"}
@@ -81,6 +83,7 @@ def test_operator_flow_from_footage_to_a_confirmed_identity(window, qtbot, clips
     qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=table.visualItemRect(table.item(0, 2)).center())
     assert table.currentRow() == 0
     qtbot.mouseClick(window.matches.open_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.match_dialog is not None, timeout=5_000)
     dialog = window.match_dialog
     assert dialog is not None and dialog.isVisible() and dialog.match.tracklet_id == matches[0].tracklet_id
     assert dialog.heatmap_box.isEnabled() and dialog.match_strip.has_heatmaps
@@ -94,6 +97,7 @@ def test_operator_flow_from_footage_to_a_confirmed_identity(window, qtbot, clips
     assert with_heat != plain and stronger != with_heat
 
     qtbot.mouseClick(dialog.confirm_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: count(folder, "identities") == 1, timeout=5_000)
     match_id = matches[0].tracklet_id
     assert rows(folder, "SELECT query_tracklet_id, match_tracklet_id, verdict FROM matches") == [
         (tracklet_id, match_id, "confirmed")
@@ -107,6 +111,7 @@ def test_operator_flow_from_footage_to_a_confirmed_identity(window, qtbot, clips
     if len(matches) > 1:
         window.matches.table.selectRow(1)
         qtbot.mouseClick(window.matches.reject_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: count(folder, "matches") == 2, timeout=5_000)
         verdict = rows(folder, "SELECT verdict FROM matches WHERE match_tracklet_id = ?", (matches[1].tracklet_id,))
         assert verdict == [("rejected",)]
         assert count(folder, "identity_tracklets") == 2
