@@ -89,8 +89,10 @@ def test_long_tracklet_memory_is_bounded_by_the_chunk() -> None:
     long_run = peak_rss_mib(300, 16)
     short_run = peak_rss_mib(40, 16)
     unchunked = peak_rss_mib(120, 120)
-    assert long_run < short_run + 64, (long_run, short_run)  # 7.5× the frames, same peak
-    assert unchunked > 3 * long_run, (unchunked, long_run)  # the bound really comes from chunking
+    # 7.5× the frames at about the same peak: without chunking the 260 extra frames would cost
+    # ~2 GB (unchunked: ~7.6 MiB per frame); allocator and kernel-cache noise is ~±100 MiB
+    assert long_run < short_run + 160, (long_run, short_run)
+    assert unchunked > 2.5 * long_run, (unchunked, long_run)  # 120 frames at once cost more than 300 chunked
 
 
 @pytest.mark.slow
