@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.pipeline.events import progress_counts
 from app.pipeline.settings import DEVICES, AppSettings
 
 
@@ -153,16 +154,13 @@ class RetrainDialog(QDialog):
         self.start_requested.emit(self.epochs.value())
 
     def show_progress(self, event: dict) -> None:
-        if event.get("stage") == "embed":
-            self.status.setText(f"Embedding with the new model: {event['done']}/{event['total']} tracklets")
-            self.progress.setRange(0, int(event["total"]))
-            self.progress.setValue(int(event["done"]))
-            return
-        total = int(event["epochs"]) * int(event["iterations"])
-        done = (int(event["epoch"]) - 1) * int(event["iterations"]) + int(event["iteration"])
+        done, total = progress_counts(event)
         self.progress.setRange(0, total)
         self.progress.setValue(done)
-        self.status.setText(f"Epoch {event['epoch']}/{event['epochs']}, loss {event['total']:.3f}")
+        if event.get("stage") == "embed":
+            self.status.setText(f"Embedding with the new model: {done}/{total} tracklets")
+        else:
+            self.status.setText(f"Epoch {event['epoch']}/{event['epochs']}, loss {event['total']:.3f}")
 
     def show_finished(self, ok: bool, error: str) -> None:
         self.status.setText("Done: the new model is active." if ok else f"Retraining failed: {error}")

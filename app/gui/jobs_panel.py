@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.jobs import Job, JobQueue
+from app.pipeline.events import progress_counts
 
 
 class JobsPanel(QWidget):
@@ -77,13 +78,9 @@ class JobsPanel(QWidget):
     def _progress(self, job: Job, event: dict) -> None:
         self._row(job)
         bar = self.bars[id(job)]
-        if "done" in event:
-            bar.setRange(0, max(int(event["total"]), 1))
-            bar.setValue(int(event["done"]))
-        elif "iteration" in event:
-            total = int(event["epochs"]) * int(event["iterations"])
-            bar.setRange(0, total)
-            bar.setValue((int(event["epoch"]) - 1) * int(event["iterations"]) + int(event["iteration"]))
+        done, total = progress_counts(event)
+        bar.setRange(0, total)
+        bar.setValue(done)
 
     def _event(self, job: Job, event: dict) -> None:
         if event["kind"] == "video":

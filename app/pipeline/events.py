@@ -26,3 +26,11 @@ def parse_event(line: str) -> dict | None:
     except json.JSONDecodeError:
         return None
     return event if isinstance(event, dict) and "kind" in event else None
+
+
+def progress_counts(event: dict) -> tuple[int, int]:
+    """(done, total) of a progress event: frames or tracklets, or training iterations over all epochs."""
+    if "done" in event:
+        return int(event["done"]), max(int(event["total"]), 1)
+    per_epoch = int(event["iterations"])
+    return (int(event["epoch"]) - 1) * per_epoch + int(event["iteration"]), int(event["epochs"]) * per_epoch
