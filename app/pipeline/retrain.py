@@ -85,10 +85,11 @@ def retrain_workspace(
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(result.best, target)
         with Workspace(folder, create=False) as workspace:
-            model_id = register_checkpoint(workspace, target)
-            if embed:
-                embed_workspace(workspace, target, device, progress=_embed_progress(progress))
+            if embed:  # embedding registers the model itself: the checkpoint is read once
+                model_id = embed_workspace(workspace, target, device, progress=_embed_progress(progress)).model_id
                 workspace.set_meta("active_model", model_id)
+            else:
+                model_id = register_checkpoint(workspace, target)
     return RetrainResult(target, model_id, result.history, len(dataset.train_ids), len(dataset.train))
 
 
