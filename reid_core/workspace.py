@@ -275,6 +275,15 @@ class Workspace:
             ).fetchall()
         ]
 
+    def thumbnail(self, tracklet_id: int) -> bytes | None:
+        """The middle crop's JPEG, without reading the tracklet's other crops."""
+        row = self.db.execute(
+            "SELECT jpeg FROM crops WHERE tracklet_id = ? ORDER BY frame LIMIT 1 "
+            "OFFSET (SELECT COUNT(*) FROM crops WHERE tracklet_id = ?) / 2",
+            [tracklet_id, tracklet_id],
+        ).fetchone()
+        return bytes(row[0]) if row else None
+
     def counts(self) -> dict[str, int]:
         return {
             name: self.db[name].count

@@ -64,13 +64,16 @@ def _evaluate(args: argparse.Namespace) -> int:
     if len(args.checkpoint) not in (1, len(splits)):
         raise SystemExit(f"give one checkpoint, or one per split ({len(splits)})")
     device = training_device(args.device)
+    models: dict[Path, torch.nn.Module] = {}  # one checkpoint for all splits is read once
     results: dict[str, EvalResult] = {}
     for i, split in enumerate(splits):
         checkpoint = args.checkpoint[min(i, len(args.checkpoint) - 1)]
         dataset = open_dataset(args.dataset, args.root, split, args.splits_file, args.prid_convention)
         if not dataset.query:
             raise SystemExit(f"{args.root}: {args.dataset} has no test split to evaluate on")
-        model = load_model(checkpoint).to(device).eval()
+        if checkpoint not in models:
+            models[checkpoint] = load_model(checkpoint).to(device).eval()
+        model = models[checkpoint]
         label = f"split {split}" if has_splits(args.dataset) else args.dataset
         results[label] = evaluate_model(
             model, dataset, args.max_frames, device, rerank=args.rerank, ap_convention=args.ap

@@ -137,10 +137,10 @@ class MatchesPanel(QWidget):
         decided = verdicts(self.workspace, query.id)
         self.table.setRowCount(len(self.matches))
         for row, match in enumerate(self.matches):
-            crops = self.workspace.crops(match.tracklet_id)
+            jpeg = self.workspace.thumbnail(match.tracklet_id)
             thumbnail = QTableWidgetItem()
-            if crops:
-                thumbnail.setIcon(QIcon(jpeg_to_pixmap(crops[len(crops) // 2][1], THUMB.height())))
+            if jpeg is not None:
+                thumbnail.setIcon(QIcon(jpeg_to_pixmap(jpeg, THUMB.height())))
             verdict = decided.get(match.tracklet_id, "")
             values = (
                 str(match.rank),
