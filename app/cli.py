@@ -127,7 +127,7 @@ def _retrain(args: argparse.Namespace) -> int:
     from training.cli import parse_overrides
     from training.config import load_config
 
-    labels = "confirmed" if args.command == "finetune" else "tracks"
+    labels = "confirmed"
     config = load_config(args.config, epochs=args.epochs, seed=args.seed, **parse_overrides(args.set))
 
     def progress(step: dict) -> None:
@@ -150,6 +150,47 @@ def _retrain(args: argparse.Namespace) -> int:
         f"trained on {result.identities} {'identities' if labels == 'confirmed' else 'tracks'} "
         f"({result.tracklets} tracklets), final mean loss {last.get('total', float('nan')):.3f}"
     )
+    print(f"model: {result.checkpoint}" + (f" (registered as {result.model_id})" if result.model_id else ""))
+    if args.events:
+        emit("done", checkpoint=str(result.checkpoint), model_id=result.model_id)
+    return 0
+
+
+def _adapt(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from app.pipeline.events import emit
+    from app.pipeline.retrain import adapt_workspace
+    from training.adapt import AdaptConfig
+    from training.cli import parse_overrides
+
+    config = replace(AdaptConfig(), **parse_overrides(args.set))
+    if args.epochs is not None:
+        config = replace(config, epochs=args.epochs)
+    if args.seed is not None:
+        config = replace(config, seed=args.seed)
+
+    def progress(step: dict) -> None:
+        if args.events:
+            emit("progress", **({"stage": "train"} | step))
+
+    result = adapt_workspace(
+        args.workspace,
+        config,
+        start_from=args.start_from,
+        device=args.device,
+        out=args.out,
+        embed=args.embed,
+        teacher_xml=args.teacher,
+        progress=progress,
+    )
+    outcome = result.outcome
+    if not outcome.accepted:
+        print(f"not activated: the adapted model was refused — {outcome.reason}; the current model stays in use")
+        if args.events:
+            emit("done", checkpoint=None, model_id=None, refused=outcome.reason)
+        return 0
+    print(f"accepted: {outcome.reason}")
     print(f"model: {result.checkpoint}" + (f" (registered as {result.model_id})" if result.model_id else ""))
     if args.events:
         emit("done", checkpoint=str(result.checkpoint), model_id=result.model_id)
@@ -234,14 +275,17 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--model-id", help="which model's embeddings (default: the latest)")
     query.add_argument("--json", action="store_true", help="print JSON instead of a table")
     query.set_defaults(run=_query)
-    for name, labels, config in (
-        ("finetune", "the identities confirmed in the workspace", "finetune.yaml"),
-        ("adapt", "the workspace's tracks, without labels (self-supervised)", "adapt.yaml"),
+    for name, help_text in (
+        ("finetune", "fine-tune a re-ID model on the identities confirmed in the workspace"),
+        ("adapt", "adapt the model to the workspace's own tracks, without labels; refused if its self-check drops"),
     ):
-        retrain = commands.add_parser(name, help=f"fine-tune a re-ID model on {labels}")
+        retrain = commands.add_parser(name, help=help_text)
         retrain.add_argument("workspace", type=Path)
         retrain.add_argument("--start-from", type=Path, help="checkpoint to start from (default: the active model)")
-        retrain.add_argument("--config", default=config, help="YAML file or a training/configs name")
+        if name == "finetune":
+            retrain.add_argument("--config", default="finetune.yaml", help="YAML file or a training/configs name")
+        else:
+            retrain.add_argument("--teacher", type=Path, help="OMZ re-ID IR (.xml) to anchor to (needs openvino)")
         retrain.add_argument("--epochs", type=int)
         retrain.add_argument("--seed", type=int)
         retrain.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config keys")
@@ -249,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
         retrain.add_argument("--out", type=Path, help="write the model here instead of registering it")
         retrain.add_argument("--embed", action="store_true", help="then embed the workspace and make it active")
         retrain.add_argument("--events", action="store_true", help=argparse.SUPPRESS)
-        retrain.set_defaults(run=_retrain)
+        retrain.set_defaults(run=_retrain if name == "finetune" else _adapt)
     add_training_commands(commands)
 
     gui = commands.add_parser("gui", help="open the desktop app")

@@ -7,9 +7,11 @@ local files (torchvision state-dict key names); nothing is downloaded.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import torch
@@ -17,7 +19,8 @@ from torch import nn
 from torchvision import models
 from torchvision.models.inception import InceptionAux
 
-from reid_core.checkpoint_io import load_state_dict_file
+from reid_core.checkpoint_io import CheckpointError, load_state_dict_file
+from reid_core.graph_net import GraphNet
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,11 @@ def _rename_legacy_mobilenet_keys(state: dict[str, torch.Tensor]) -> dict[str, t
     return renamed
 
 
+def pooled_linear_head(channels: int, num_classes: int) -> nn.Module:
+    """Global average pooling then one linear layer: the aux classifier of the small backbones."""
+    return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_classes))
+
+
 class MobileNetV2Backbone(Backbone):
     """MobileNetV2 features at 256×128 (a common re-ID frame size) → 1280×8×4."""
 
@@ -154,12 +162,65 @@ class MobileNetV2Backbone(Backbone):
         return self.high(mid), (mid if with_mid else None)
 
     def make_aux_head(self, num_classes: int) -> nn.Module:
-        return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(self.spec.aux_channels, num_classes))
+        return pooled_linear_head(self.spec.aux_channels, num_classes)
+
+
+class OmzReid0287Backbone(Backbone):
+    """The feature extractor of Intel OMZ person-reidentification-retail-0287 (Apache-2.0).
+
+    An OSNet-like re-ID network trained on people, so its 256×16×8 map already separates
+    identities; the RRU and STIM sit on it where the paper puts them on Inception-v3. The map
+    is average-pooled 2×2 to 256×8×4 (the MobileNetV2 backbone's grid): STIM's 3×3×3
+    convolution costs 4× less, which is what makes training and embedding fit a laptop CPU.
+    The architecture is the packaged program ``graphs/omz_reid_0287.json`` (imported from the
+    IR, cut before the embedding head); the network takes BGR pixels in 0–255 and normalises
+    them itself, hence mean 0 and std 1/255 here (RGB crops are flipped to BGR in forward).
+    ``weights``: the OpenVINO ``.xml`` (its ``.bin`` beside it) or a state dict of ``net.*``.
+    """
+
+    spec = BackboneSpec(
+        name="omz_reid_0287",
+        input_size=(256, 128),
+        mean=(0.0, 0.0, 0.0),
+        std=(1 / 255, 1 / 255, 1 / 255),
+        channels=256,
+        map_size=(8, 4),
+        aux_channels=256,
+    )
+    PROGRAM = "omz_reid_0287.json"
+
+    def __init__(self, weights: str | Path | None = None) -> None:
+        super().__init__()
+        program = json.loads(resources.files("reid_core.graphs").joinpath(self.PROGRAM).read_text())
+        constants = None
+        if weights is not None and Path(weights).suffix == ".xml":
+            from reid_core.openvino_ir import read_ir
+
+            constants = read_ir(weights, output_layer=int(program["output"][0]))[1]
+        elif weights is not None:
+            state = load_state_dict_file(weights)
+            constants = {k.removeprefix("net.consts."): v for k, v in state.items() if k.startswith("net.consts.")}
+        if constants is not None and set(constants) != set(program["floats"]):
+            raise CheckpointError(f"{weights}: weights do not fit the {self.spec.name} backbone")
+        self.net = GraphNet(program, constants)
+
+    @staticmethod
+    def pool(maps: torch.Tensor) -> torch.Tensor:
+        """The network's 16×8 map → the 8×4 map the RRU reads."""
+        return nn.functional.avg_pool2d(maps, 2)
+
+    def forward(self, frames: torch.Tensor, with_mid: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        maps = self.pool(self.net(frames.flip(1)))
+        return maps, (maps if with_mid else None)
+
+    def make_aux_head(self, num_classes: int) -> nn.Module:
+        return pooled_linear_head(self.spec.aux_channels, num_classes)
 
 
 BACKBONES: dict[str, Callable[[str | Path | None], Backbone]] = {
     "inception_v3": InceptionV3Backbone,
     "mobilenet_v2": MobileNetV2Backbone,
+    "omz_reid_0287": OmzReid0287Backbone,
 }
 
 

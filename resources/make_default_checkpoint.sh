@@ -1,11 +1,36 @@
 #!/usr/bin/env bash
-# How resources/reid_default.pt was made (run from the repository root, CPU, ~15 min on 2 cores):
-# an RRU+STIM model on ImageNet MobileNetV2 features, adapted without labels to the shipped
-# footage (vtest.avi): one track = one person, tracks overlapping in time = different people.
+# How resources/reid_default.pt was made (run from the repository root with the training extra
+# installed: pip install -e '.[train]'; CPU, 2 cores; see the README's "Re-ID quality" for the time).
+#
+# The student is RRU+STIM on the feature extractor of Intel OMZ person-reidentification-retail-0287
+# (Apache-2.0; trained by Intel on research-only data), kept frozen; RRU and STIM are distilled
+# from that same teacher on person crops we may use (../shared/data/AVAILABLE.md): the two
+# intel_room cameras (CC-BY-4.0), the vut_corridor *_single pair, and MultiviewX's synthetic
+# cameras. vtest.avi (a check set) and the vut_corridor *_multi pair (the final judge) are left out.
 set -euo pipefail
-WEIGHTS=${1:-../shared/data/backbones/mobilenet_v2_imagenet_features.pt}
+DATA=${1:-../shared/data}
 WORK=$(mktemp -d)
-python -m training.init_checkpoint "$WEIGHTS" "$WORK/untrained.pt"
-reid ingest "$WORK/plaza" resources/vtest.avi --camera plaza
-reid adapt "$WORK/plaza" --start-from "$WORK/untrained.pt" --device cpu --seed 0 --out resources/reid_default.pt
+V=$DATA/video
+reid ingest "$WORK/footage" "$V/intel_room/one-by-one-person-detection.mp4" --camera room-close --stride 2 --max-crops 0
+reid ingest "$WORK/footage" "$V/intel_room/people-detection.264" --camera room-wide --stride 2 --max-crops 0
+reid ingest "$WORK/footage" "$V/vut_corridor/s3_m_front_single.mp4" --camera corridor-M --stride 6 --max-crops 0
+reid ingest "$WORK/footage" "$V/vut_corridor/s3_f_side_single.mp4" --camera corridor-F --stride 6 --max-crops 0
+# MultiviewX: each camera's 10 frames as a 2 fps clip, people found by the detector (no labels used).
+python - "$DATA/multiviewx/Image_subsets" "$WORK" <<'EOF'
+import sys, cv2
+root, work = sys.argv[1], sys.argv[2]
+for c in range(1, 7):
+    out = cv2.VideoWriter(f"{work}/C{c}.avi", cv2.VideoWriter_fourcc(*"MJPG"), 2.0, (1920, 1080))
+    for i in range(10):
+        out.write(cv2.imread(f"{root}/C{c}/{i:04d}.jpg"))
+    out.release()
+EOF
+for c in 1 2 3 4 5 6; do
+  reid ingest "$WORK/multiviewx" "$WORK/C$c.avi" --camera "mvx-C$c" --min-length 4 --max-crops 0
+done
+reid distill "$WORK/footage" "$WORK/multiviewx" \
+  --teacher "$DATA/teachers/intel_omz/person-reidentification-retail-0287.xml" \
+  --out resources/reid_default.pt --seed 0 --set iterations=700
+# The ONNX export the CPU engine uses, shipped beside the checkpoint (resources/reid_default.onnx/).
+python -c "from app.pipeline.embed import export_beside; export_beside('resources/reid_default.pt')"
 rm -rf "$WORK"

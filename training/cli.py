@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import sys
 from pathlib import Path
 
 import torch
 import yaml
+from tqdm import tqdm
 
 from training.config import load_config
 from training.data.catalog import KINDS, SPLITS, has_splits, open_dataset
@@ -96,6 +98,32 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _distill(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from training.distill import DistillConfig, build_cache, distill, workspace_tracklets
+    from training.teacher import Teacher
+
+    config = DistillConfig(**parse_overrides(args.set))
+    config = replace(config, seed=args.seed if args.seed is not None else config.seed)
+    torch.manual_seed(config.seed)
+    teacher = Teacher(args.teacher, map_layer=args.map_layer)
+    tracklets = workspace_tracklets(args.workspaces, config, set(args.cameras) if args.cameras else None)
+    if len(tracklets) < config.batch_size:
+        raise SystemExit(f"error: {args.workspaces[0]}: {len(tracklets)} usable tracklets, need {config.batch_size}")
+    print(f"{len(tracklets)} tracklets, {sum(len(c) for _, c in tracklets)} crops; caching teacher maps …")
+    bar = tqdm(total=len(tracklets), desc="teacher", unit="tracklet")
+    cache = build_cache(tracklets, teacher, config, progress=lambda done, total: bar.update(done - bar.n))
+    bar.close()
+    provenance = {
+        "data": sorted({camera for camera, _ in tracklets}),
+        "command": "reid " + " ".join(sys.argv[1:]),
+    }
+    result = distill(teacher, cache, args.out, config, provenance)
+    print(f"wrote {result.checkpoint} ({result.seconds / 60:.1f} min); recipe: {args.out.with_suffix('.recipe.json')}")
+    return 0
+
+
 def add_training_commands(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="train a re-ID model on a benchmark or local dataset")
     add_dataset_arguments(train)
@@ -120,3 +148,13 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--max-frames", type=int, help="frames per tracklet (evenly spaced; default all)")
     evaluate.add_argument("--device", default="auto")
     evaluate.set_defaults(run=_evaluate)
+
+    distill = commands.add_parser("distill", help="distil a teacher re-ID network into RRU+STIM (the default's recipe)")
+    distill.add_argument("workspaces", nargs="+", type=Path, help="ingested workspaces whose tracklets to learn from")
+    distill.add_argument("--teacher", type=Path, required=True, help="OpenVINO IR .xml of an OMZ re-ID model")
+    distill.add_argument("--map-layer", type=int, default=862, help="IR layer the student's backbone ends at")
+    distill.add_argument("--cameras", nargs="*", help="only these cameras")
+    distill.add_argument("--out", type=Path, required=True)
+    distill.add_argument("--seed", type=int)
+    distill.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="DistillConfig fields")
+    distill.set_defaults(run=_distill)

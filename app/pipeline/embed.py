@@ -32,11 +32,13 @@ class EmbedSummary:
     already_done: int
 
 
-def resolve_device(device: str) -> str:
+def resolve_device(device: str, training: bool = False) -> str:
+    """``auto``: the GPU when PyTorch sees one; else onnxruntime to embed (several times faster than
+    PyTorch on a CPU for the OMZ backbone's many small convolutions), PyTorch's CPU to train."""
     if device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, not {device!r}")
     if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return "cuda" if torch.cuda.is_available() else ("cpu" if training else "onnx")
     if device == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("--device cuda asked for, but PyTorch sees no CUDA GPU")
     return device
@@ -58,13 +60,31 @@ def open_embedder(checkpoint: Path, device: str, onnx_cache: Path, chunk_size: i
     model = model_from_checkpoint(data, checkpoint)
     name = str(data.get("meta", {}).get("name", checkpoint.stem))
     if device == "onnx":
-        folder = onnx_cache / model_id
+        folder = shipped_onnx(checkpoint, model_id) or onnx_cache / model_id
         if not (folder / MANIFEST).is_file():
             export_onnx(model, folder)
         embedder = onnx_embedder(folder, chunk_size=chunk_size)
     else:
         embedder = Embedder.from_model(model, device=device, chunk_size=chunk_size)
     return OpenedModel(embedder, model_id, name, data["config"], model.feature_dim)
+
+
+def shipped_onnx(checkpoint: Path, model_id: str) -> Path | None:
+    """An ONNX export kept beside the checkpoint (``NAME.onnx/``, as the default ships) if it is this model's."""
+    folder = checkpoint.with_suffix(".onnx")
+    stamp = folder / "model_id"
+    if stamp.is_file() and stamp.read_text().strip() == model_id and (folder / MANIFEST).is_file():
+        return folder
+    return None
+
+
+def export_beside(checkpoint: str | Path) -> Path:
+    """Write the checkpoint's ONNX stage graphs to ``NAME.onnx/``, stamped with its model id (see ``shipped_onnx``)."""
+    checkpoint = Path(checkpoint)
+    model = model_from_checkpoint(read_checkpoint(checkpoint), checkpoint)
+    folder = export_onnx(model, checkpoint.with_suffix(".onnx"))
+    (folder / "model_id").write_text(file_digest(checkpoint) + "\n")
+    return folder
 
 
 def register(workspace: Workspace, opened: OpenedModel, checkpoint: Path) -> None:

@@ -15,10 +15,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from app.pipeline.embed import embed_workspace, register_checkpoint, resolve_device
+import cv2
+import numpy as np
+import torch
+
+from app.pipeline.embed import decode_crops, embed_workspace, register_checkpoint, resolve_device
 from app.pipeline.query import active_model_path
+from reid_core.checkpoint import load_model, read_checkpoint, save_checkpoint
 from reid_core.workspace import Workspace
 from resources import DEFAULT_REID_CHECKPOINT
+from training.adapt import AdaptConfig, AdaptOutcome, adapt, tracklet_maps
 from training.config import TrainConfig
 from training.data.catalog import open_dataset
 from training.trainer import Trainer
@@ -54,7 +60,7 @@ def retrain_workspace(
 ) -> RetrainResult:
     """Train, then either write the model to ``out`` or keep it in the workspace (and embed with it)."""
     folder = Path(folder)
-    device = resolve_device(device)
+    device = resolve_device(device, training=True)
     if device == "onnx":
         raise ValueError("training runs on PyTorch: use device auto, cpu or cuda")
     dataset = open_dataset(DATASET_KIND[labels], folder)
@@ -91,6 +97,76 @@ def retrain_workspace(
             else:
                 model_id = register_checkpoint(workspace, target)
     return RetrainResult(target, model_id, result.history, len(dataset.train_ids), len(dataset.train))
+
+
+@dataclass
+class AdaptResult:
+    outcome: AdaptOutcome
+    checkpoint: Path | None  # None when the check refused the adapted model
+    model_id: str | None
+
+
+def adapt_workspace(
+    folder: str | Path,
+    config: AdaptConfig,
+    start_from: str | Path | None = None,
+    device: str = "auto",
+    out: str | Path | None = None,
+    embed: bool = False,
+    teacher_xml: str | Path | None = None,
+    progress: Callable[[dict], None] | None = None,
+    log: Callable[[str], None] = print,
+) -> AdaptResult:
+    """Adapt to the workspace's own tracks (``training.adapt``); keep the model only if its check passes."""
+    folder = Path(folder)
+    device = resolve_device(device, training=True)
+    if device == "onnx":
+        raise ValueError("adaptation runs on PyTorch: use device auto, cpu or cuda")
+    with Workspace(folder, create=False) as workspace:
+        start = Path(start_from) if start_from is not None else base_checkpoint(workspace)
+        rows = [row for row in workspace.tracklets() if row.length >= 2]
+        tracklets = [
+            (row.camera, row.video_id, (row.start_time, row.end_time), decode_crops(workspace.crops(row.id)))
+            for row in rows
+        ]
+    tracklets = [t for t in tracklets if len(t[3]) >= 2]
+    model = load_model(start).eval()
+    log(f"adapting {start.name} to {len(tracklets)} tracklets of {len({t[0] for t in tracklets})} cameras")
+    maps = tracklet_maps(model, tracklets, config, _embed_progress(progress))
+    anchors = None
+    if teacher_xml is not None:
+        from training.teacher import Teacher
+
+        teacher = Teacher(teacher_xml, map_layer=862)
+        vectors = [teacher(_teacher_crops(crops))[1].mean(axis=0) for _, _, _, crops in tracklets]
+        anchors = torch.nn.functional.normalize(torch.from_numpy(np.stack(vectors)), dim=1)
+    outcome = adapt(model, maps, config, anchors=anchors, log=log, progress=progress)
+    if not outcome.accepted or outcome.model is None:
+        return AdaptResult(outcome, None, None)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    meta = {
+        "name": f"adapt-{stamp}",
+        "trained": True,
+        "description": f"{start.name} adapted without labels to {folder.name} ({outcome.reason})",
+        "adapted_from": start.name,
+        "self_check": {"start": outcome.start_score, "adapted": outcome.best_score, "epoch": outcome.best_epoch},
+        "recipe": (read_checkpoint(start).get("meta") or {}).get("recipe"),
+    }
+    target = Path(out) if out is not None else folder / "models" / f"adapt-{stamp}.pt"
+    save_checkpoint(outcome.model, target, meta)
+    model_id = None
+    if out is None:
+        with Workspace(folder, create=False) as workspace:
+            if embed:
+                model_id = embed_workspace(workspace, target, device, progress=_embed_progress(progress)).model_id
+                workspace.set_meta("active_model", model_id)
+            else:
+                model_id = register_checkpoint(workspace, target)
+    return AdaptResult(outcome, target, model_id)
+
+
+def _teacher_crops(crops: list[np.ndarray]) -> list[np.ndarray]:
+    return [cv2.resize(c, (128, 256), interpolation=cv2.INTER_LINEAR) for c in crops]
 
 
 def _embed_progress(progress: Callable[[dict], None] | None) -> Callable[[int, int], None] | None:

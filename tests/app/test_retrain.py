@@ -1,4 +1,4 @@
-"""The operator's retraining loop on a real workspace: fine-tune on confirmed identities, adapt without labels."""
+"""The operator's retraining loop on a real workspace: fine-tune on confirmed identities (adapt: test_adapt.py)."""
 
 from __future__ import annotations
 
@@ -51,14 +51,6 @@ def test_finetune_registers_embeds_and_activates_the_new_model(labelled: Path) -
         ids, vectors = ws.embeddings(new)
         assert len(ids) == ws.db["tracklets"].count and vectors.shape[1] == models[-1]["feature_dim"]
     assert (labelled / "training").is_dir()
-
-
-@pytest.mark.slow
-def test_adapt_without_labels_writes_a_checkpoint(labelled: Path, tmp_path: Path) -> None:
-    out = tmp_path / "adapted.pt"
-    assert main(["adapt", str(labelled), "--out", str(out), *QUICK]) == 0
-    meta = read_checkpoint(out)["meta"]
-    assert meta["trained"] is True and meta["name"].startswith("adapt-") and "tracks" in meta["name"]
 
 
 def test_finetune_without_two_identities_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,0 +1,70 @@
+"""Do the RRU update gates look at the person? Before/after pictures and a number.
+
+For every tracklet of a labelled check set, each model's gate maps (channel mean of Z_t) are
+compared between the crop's centre — the middle half of its width, the rows between 10 % and
+90 % of its height, where a detector box puts the person — and the rest (background at the
+sides). The figure is the mean of centre / border over frames and tracklets: above 1 means the
+gates let the person's appearance in more than the background's. A picture with the first
+frames of a few tracklets under each model is written beside it.
+Run: python bench/bench_heatmaps.py OUT.png CHECKPOINT [CHECKPOINT ...] [--set vtest_halves] [--work DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from app.pipeline.overlay import normalise_maps, overlay_heatmap
+from reid_core.checkpoint import load_model
+from reid_core.embedder import Embedder
+from training.checksets import labelled_workspace, workspace_set
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def centre_mask(height: int, width: int) -> np.ndarray:
+    """Cells whose centres fall inside the middle half of the width and 10–90 % of the height."""
+    ys = (np.arange(height) + 0.5) / height
+    xs = (np.arange(width) + 0.5) / width
+    return ((ys > 0.1) & (ys < 0.9))[:, None] & ((xs > 0.25) & (xs < 0.75))[None, :]
+
+
+def person_ratio(maps: np.ndarray) -> float:
+    mask = centre_mask(*maps.shape[1:])
+    return float(np.mean(maps[:, mask].mean(axis=1) / np.maximum(maps[:, ~mask].mean(axis=1), 1e-6)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("checkpoints", nargs="+", type=Path)
+    parser.add_argument("--set", default="vtest_halves")
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "rru-reid-bench-quality")
+    parser.add_argument("--show", type=int, default=6, help="tracklets in the picture")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    labels = ROOT / "bench" / "labels" / f"{args.set}.json"
+    tracklets = workspace_set(labelled_workspace(labels, args.work, SHARED), labels)
+    shown = [t.crops[len(t.crops) // 2 : len(t.crops) // 2 + 4] for t in tracklets[:: max(1, len(tracklets) // 20)]]
+    rows = []
+    for checkpoint in args.checkpoints:
+        embedder = Embedder.from_model(load_model(checkpoint).eval())
+        ratios = [person_ratio(embedder.embed(t.crops[:16]).heatmaps.astype(np.float32)) for t in tracklets]
+        print(f"{checkpoint.name:<40} centre/border gate ratio {np.mean(ratios):.3f} over {len(ratios)} tracklets")
+        tiles = []
+        for crops in shown[: args.show]:
+            maps = normalise_maps(embedder.embed(crops).heatmaps)
+            tiles.append(overlay_heatmap(crops[-1], maps[-1], 0.5))
+        rows.append(np.hstack(tiles))
+    cv2.imwrite(str(args.out), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
+    print(f"picture: {args.out} (one row per checkpoint, in the order given)")
+
+
+if __name__ == "__main__":
+    main()

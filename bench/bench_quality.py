@@ -1,0 +1,132 @@
+"""Re-ID quality on labelled real footage: rank-1 and mAP of every model on the SAME tracklets.
+
+Check sets (each made by the project's own ingestion; labels in bench/labels/, how they were
+made is written in each file's "how" field):
+- vut_corridor_multi: the two real corridor cameras of ../shared/data (the *_multi pair, never
+  used for training or tuning: it judges), 2 people, labelled by eye.
+- vtest_halves: vtest.avi cut into a left and a right camera (no overlap); a person crossing the
+  plaza appears in both; labels from the full-frame tracker's track ids, checked by eye.
+Models: the ImageNet start (MobileNetV2 + seed-0 RRU+STIM, untrained), the shipped default,
+the default after `reid adapt` on the set's own footage (unlabelled), and as yardsticks only
+OSNet-x0.25 (onnxruntime) and Intel OMZ 0287/0288 (PyPI openvino, not needed by the app).
+Per-frame models give a tracklet the mean of its unit crop vectors.
+
+Run: python bench/bench_quality.py [--sets vut_corridor_multi vtest_halves] [--work DIR] [--no-adapt]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from app.pipeline.retrain import adapt_workspace
+from reid_core.checkpoint import save_checkpoint
+from reid_core.model import ModelConfig, ReIDModel
+from resources import DEFAULT_REID_CHECKPOINT
+from training.adapt import AdaptConfig
+from training.checksets import checkpoint_embedder, labelled_workspace, score_embedder, workspace_set
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+LABELS = Path(__file__).resolve().parent / "labels"
+OMZ = SHARED / "teachers" / "intel_omz"
+
+Embed = Callable[[list[np.ndarray]], np.ndarray]
+
+
+def frame_mean(per_crop: Callable[[np.ndarray], np.ndarray]) -> Embed:
+    def embed(crops: list[np.ndarray]) -> np.ndarray:
+        vectors = np.stack([per_crop(c) for c in crops]).astype(np.float32)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        mean = vectors.mean(axis=0)
+        return mean / max(float(np.linalg.norm(mean)), 1e-12)
+
+    return embed
+
+
+def osnet() -> Embed:
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(
+        str(SHARED / "peers" / "osnet_x0_25_msmt17.onnx"), providers=["CPUExecutionProvider"]
+    )
+    mean, std = np.array([0.485, 0.456, 0.406]), np.array([0.229, 0.224, 0.225])
+
+    def run(crop: np.ndarray) -> np.ndarray:
+        x = ((crop / 255.0 - mean) / std).transpose(2, 0, 1)[None].astype(np.float32)
+        return session.run(None, {"input": x})[0][0]
+
+    return frame_mean(run)
+
+
+def omz(name: str) -> Embed:
+    import openvino as ov
+
+    compiled = ov.Core().compile_model(str(OMZ / f"{name}.xml"), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    return frame_mean(lambda crop: compiled(crop[:, :, ::-1].transpose(2, 0, 1)[None].astype(np.float32))[0][0])
+
+
+def imagenet_start(folder: Path) -> Path:
+    torch.manual_seed(0)
+    model = ReIDModel(ModelConfig(backbone="mobilenet_v2"), SHARED / "backbones" / "mobilenet_v2_imagenet_features.pt")
+    return save_checkpoint(model, folder / "imagenet_start.pt", {"name": "imagenet-start", "trained": False})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sets", nargs="*", default=["vut_corridor_multi", "vtest_halves"])
+    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "rru-reid-bench-quality")
+    parser.add_argument("--default", type=Path, default=DEFAULT_REID_CHECKPOINT, help="the model to judge")
+    parser.add_argument("--no-adapt", action="store_true", help="skip the adapted-default row")
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    args.work.mkdir(parents=True, exist_ok=True)
+    start = imagenet_start(args.work)
+    rows = []
+    for name in args.sets:
+        labels_file = LABELS / f"{name}.json"
+        folder = labelled_workspace(labels_file, args.work, SHARED)
+        tracklets = workspace_set(folder, labels_file)
+        models: dict[str, Callable[[], Embed]] = {
+            "ImageNet start (MobileNetV2, untrained RRU+STIM)": lambda: checkpoint_embedder(start),
+            "shipped default": lambda: checkpoint_embedder(args.default),
+        }
+        if not args.no_adapt:
+            adapted_out = args.work / f"{name}_adapted.pt"
+            models["default after `reid adapt` on this footage"] = lambda folder=folder, out=adapted_out: (
+                checkpoint_embedder(adapted(folder, args.default, out))
+            )
+        models |= {
+            "OSNet-x0.25 (yardstick)": osnet,
+            "OMZ person-reid-retail-0288 (yardstick)": lambda: omz("person-reidentification-retail-0288"),
+            "OMZ person-reid-retail-0287 (teacher, yardstick)": lambda: omz("person-reidentification-retail-0287"),
+        }
+        people = len({t.person for t in tracklets})
+        print(f"\n{name}: {len(tracklets)} tracklets, {people} people, {len({t.camera for t in tracklets})} cameras")
+        for label, make in models.items():
+            started = time.time()
+            score = score_embedder(make(), tracklets)
+            rows.append((name, label, score.rank1, score.mean_ap, score.queries))
+            print(f"  {label:<52} rank-1 {score.rank1:.3f}  mAP {score.mean_ap:.3f}  ({time.time() - started:.0f} s)")
+    print("\n| check set | model | rank-1 | mAP | queries |\n|---|---|---|---|---|")
+    for name, label, rank1, mean_ap, queries in rows:
+        print(f"| {name} | {label} | {rank1:.3f} | {mean_ap:.3f} | {queries} |")
+
+
+def adapted(folder: Path, default: Path, out: Path) -> Path:
+    """The default adapted to the set's own (unlabelled) workspace; the default itself if adapt refuses."""
+    if out.exists():
+        return out
+    result = adapt_workspace(folder, AdaptConfig(), start_from=default, device="cpu", out=out, log=lambda _: None)
+    print(f"  adapt: {'accepted' if result.outcome.accepted else 'refused'} — {result.outcome.reason}")
+    return out if result.checkpoint is not None else default
+
+
+if __name__ == "__main__":
+    main()

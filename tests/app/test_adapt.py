@@ -1,0 +1,70 @@
+"""`reid adapt` on a real two-camera workspace: it never lowers mAP, and it refuses what its check rejects.
+
+The workspace is vtest.avi cut into a left and a right camera (bench/labels/vtest_halves.json:
+how the people were labelled is written there); adaptation sees no label, the score uses them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from reid_core.workspace import Workspace
+from resources import DEFAULT_REID_CHECKPOINT
+from tests.conftest import REPO_ROOT, SHARED_DATA, shared_file
+from training.checksets import LabelledTracklet, checkpoint_embedder, labelled_workspace, score_embedder, workspace_set
+
+LABELS = REPO_ROOT / "bench" / "labels" / "vtest_halves.json"
+CROPS_PER_TRACKLET = 8  # scoring on 8 evenly spread crops keeps the test short
+
+
+@pytest.fixture(scope="module")
+def halves(tmp_path_factory) -> tuple[Path, list[LabelledTracklet]]:  # type: ignore[no-untyped-def]
+    shared_file("video/vtest.avi")
+    folder = labelled_workspace(LABELS, tmp_path_factory.mktemp("halves"), SHARED_DATA)
+    tracklets = workspace_set(folder, LABELS)
+    for t in tracklets:
+        step = max(1, len(t.crops) // CROPS_PER_TRACKLET)
+        t.crops = t.crops[::step][:CROPS_PER_TRACKLET]
+    return folder, tracklets
+
+
+def fresh_copy(folder: Path, target: Path) -> Path:
+    shutil.copytree(folder, target)
+    return target
+
+
+@pytest.mark.slow
+def test_adapt_does_not_lower_map_on_a_labelled_two_camera_workspace(halves, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    folder, tracklets = halves
+    workspace = fresh_copy(folder, tmp_path / "ws")
+    before = score_embedder(checkpoint_embedder(DEFAULT_REID_CHECKPOINT), tracklets)
+    assert main(["adapt", str(workspace), "--device", "cpu", "--seed", "0"]) == 0
+    said = capsys.readouterr().out
+    with Workspace(workspace, create=False) as ws:
+        models = ws.models()
+    if "not activated" in said:  # refused: the default stays, so mAP cannot have dropped
+        assert models == []
+        return
+    assert "accepted: self-check" in said and len(models) == 1
+    after = score_embedder(checkpoint_embedder(Path(models[0]["path"])), tracklets)
+    assert after.mean_ap >= before.mean_ap - 0.01, (before, after)
+
+
+@pytest.mark.slow
+def test_adapt_refuses_to_activate_a_model_its_check_rejects(halves, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    folder, _ = halves
+    workspace = fresh_copy(folder, tmp_path / "ws")
+    with Workspace(workspace, create=False) as ws:
+        active_before = ws.get_meta("active_model")
+    # A step size that wrecks the heads in one epoch, with nothing holding them to the start model.
+    wreck = ["--set", "lr=5.0", "anchor_weight=0.0", "iterations_per_epoch=10"]
+    assert main(["adapt", str(workspace), "--embed", "--device", "cpu", "--epochs", "1", *wreck]) == 0
+    said = capsys.readouterr().out
+    assert "not activated" in said and "below the start model" in said
+    with Workspace(workspace, create=False) as ws:
+        assert ws.models() == [] and ws.get_meta("active_model") == active_before
+    assert not (workspace / "models").exists()

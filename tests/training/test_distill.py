@@ -1,0 +1,57 @@
+"""Distillation from the OMZ teacher: the student learns the teacher's similarities and records where it came from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from reid_core.checkpoint import load_model, read_checkpoint
+from reid_core.openvino_ir import read_ir
+from tests.conftest import shared_file
+from training.augment import augment
+from training.data.synthetic import render_frame
+from training.distill import DistillConfig, build_cache, distill
+from training.teacher import Teacher
+
+MAP_LAYER = 862
+
+
+def generated_tracklets(people: int, cameras: int, crops: int) -> list[tuple[str, list[np.ndarray]]]:
+    rng = np.random.default_rng(0)
+    return [
+        (f"cam{c}", [render_frame(pid, c, rng, (256, 128), seed=3) for _ in range(crops)])
+        for pid in range(people)
+        for c in range(cameras)
+    ]
+
+
+def test_augment_keeps_the_crop_shape_and_changes_its_pixels() -> None:
+    crop = render_frame(1, 0, np.random.default_rng(1), (256, 128), seed=0)
+    out = augment(crop, np.random.default_rng(2))
+    assert out.shape == crop.shape and out.dtype == np.uint8
+    assert np.abs(out.astype(int) - crop.astype(int)).mean() > 5
+    assert np.array_equal(out, augment(crop, np.random.default_rng(2)))  # seeded: reproducible
+
+
+@pytest.mark.slow
+def test_distillation_learns_the_teachers_similarities_and_records_the_teacher(tmp_path: Path) -> None:
+    xml = shared_file("teachers/intel_omz/person-reidentification-retail-0287.xml")
+    teacher = Teacher(xml, MAP_LAYER)
+    config = DistillConfig(views=2, clip_length=3, batch_size=8, iterations=40, lr=2e-3, seed=0)
+    cache = build_cache(generated_tracklets(people=14, cameras=2, crops=3), teacher, config)
+    out = tmp_path / "student.pt"
+    result = distill(teacher, cache, out, config, {"data": ["generated"]}, log=lambda _: None)
+
+    assert result.held_out_relation < 0.7 * result.start_relation  # unseen tracklets: the teacher's structure
+    meta = read_checkpoint(out)["meta"]
+    recipe = meta["recipe"]
+    assert meta["trained"] is True and recipe["teacher"] == "person-reidentification-retail-0287"
+    assert set(recipe["teacher_sha256"]) == {xml.name, xml.with_suffix(".bin").name}
+    assert "Apache-2.0" in recipe["teacher_licence"] and "research-only" in recipe["teacher_licence"]
+    assert out.with_suffix(".recipe.json").is_file()
+    student = load_model(out)
+    for name, value in read_ir(xml, output_layer=MAP_LAYER)[1].items():  # the frozen backbone is the teacher's
+        assert torch.equal(student.backbone.net.consts[name], value)

@@ -1,0 +1,248 @@
+"""Adaptation to a case's own footage without labels, which checks itself and never activates a worse model.
+
+What it learns from (all sure or cheap to verify, nothing labelled):
+- a track is one person: two clips of one tracklet are positives;
+- cross-camera pseudo-positives: tracklets of different cameras that are each other's nearest
+  neighbour under the start model and similar enough (camera-aware mutual nearest neighbours);
+- one camera cannot show one person twice at once: same-video tracklets overlapping in time are
+  never made positives;
+- the start model as anchor: each clip's vector stays close to the start model's vector and
+  the batch's similarity structure to the start model's (the teacher's, when it is given).
+Only the RRU and STIM adapt (the backbone stays as it is), so the maps are computed once.
+
+The self-check: a quarter of the tracklets (never trained on) are split in halves; the first
+half, strongly augmented (colour, blur, resolution, occluders: what another camera changes),
+queries the clean second halves of all of them. Its mAP is computed for the start model and
+after every epoch; the best epoch is kept, and a model that scores below the start model by
+more than ``tolerance`` is refused.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from reid_core.embedder import preprocess
+from reid_core.model import ReIDModel
+from training.augment import augment
+from training.distill import relation_loss
+from training.evaluation import average_precision
+
+
+@dataclass(frozen=True)
+class AdaptConfig:
+    epochs: int = 4
+    iterations_per_epoch: int = 25
+    batch_size: int = 16  # tracklets per batch, two clips each
+    clip_length: int = 4
+    crops_per_tracklet: int = 8
+    lr: float = 3e-4
+    anchor_weight: float = 1.0
+    contrast_weight: float = 1.0
+    temperature: float = 0.1
+    pseudo_threshold: float = 0.6  # cosine a cross-camera mutual nearest pair needs
+    held_out: float = 0.25
+    tolerance: float = 0.01  # check-score drop (mAP) that makes a model "worse"
+    seed: int = 0
+
+
+@dataclass
+class TrackletMaps:
+    camera: str
+    video: int
+    span: tuple[float, float]  # start, end time
+    views: torch.Tensor  # 2 × N × C × h × w: clean, augmented
+
+
+@dataclass
+class AdaptOutcome:
+    model: ReIDModel | None  # the best epoch's model; None when refused
+    accepted: bool
+    start_score: float
+    best_score: float
+    best_epoch: int
+    reason: str
+    history: list[dict] = field(default_factory=list)
+    pseudo_pairs: int = 0
+    tracklets: int = 0
+    seconds: float = 0.0
+
+
+def tracklet_maps(
+    model: ReIDModel,
+    tracklets: list[tuple[str, int, tuple[float, float], list[np.ndarray]]],
+    config: AdaptConfig,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[TrackletMaps]:
+    """Backbone maps of each tracklet's crops (evenly thinned), clean and augmented."""
+    rng = np.random.default_rng([config.seed, 11])
+    out = []
+    model.eval()
+    with torch.inference_mode():
+        for index, (camera, video, span, crops) in enumerate(tracklets):
+            keep = np.linspace(0, len(crops) - 1, min(len(crops), config.crops_per_tracklet)).round().astype(int)
+            clean = [crops[i] for i in keep]
+            frames = preprocess(clean + [augment(c, rng) for c in clean], model.spec)
+            maps = model.backbone.features(frames)
+            out.append(TrackletMaps(camera, video, span, maps.view(2, len(clean), *maps.shape[1:]).clone()))
+            if progress is not None:
+                progress(index + 1, len(tracklets))
+    return out
+
+
+def tracklet_vector(model: ReIDModel, maps: torch.Tensor) -> torch.Tensor:
+    """f of one tracklet from its maps (T × C × h × w), unit length."""
+    return F.normalize(model.temporal(model.rru(maps.unsqueeze(0))[0] if model.rru else maps.unsqueeze(0))[0], dim=0)
+
+
+def self_check(model: ReIDModel, held: list[TrackletMaps]) -> float:
+    """mAP of augmented first halves against clean second halves (one true match each)."""
+    model.eval()
+    with torch.inference_mode():
+        queries = torch.stack([tracklet_vector(model, t.views[1, : max(1, t.views.shape[1] // 2)]) for t in held])
+        gallery = torch.stack([tracklet_vector(model, t.views[0, t.views.shape[1] // 2 :]) for t in held])
+    similarity = (queries @ gallery.T).numpy()
+    aps = [average_precision(np.argsort(-row, kind="stable") == i) for i, row in enumerate(similarity)]
+    return float(np.mean(aps))
+
+
+def pseudo_positives(vectors: torch.Tensor, maps: list[TrackletMaps], threshold: float) -> list[tuple[int, int]]:
+    """Cross-camera mutual nearest neighbours above ``threshold`` (indices into ``maps``)."""
+    cameras = np.array([t.camera for t in maps])
+    similarity = (vectors @ vectors.T).numpy()
+    similarity[cameras[:, None] == cameras[None, :]] = -np.inf  # only other cameras
+    best = similarity.argmax(axis=1)
+    return [(i, int(j)) for i, j in enumerate(best) if i < j and best[j] == i and similarity[i, j] >= threshold]
+
+
+def overlapping(a: TrackletMaps, b: TrackletMaps) -> bool:
+    """Same video and overlapping in time: surely two different people."""
+    return a.video == b.video and a.span[0] <= b.span[1] and b.span[0] <= a.span[1]
+
+
+def _clip(views: torch.Tensor, length: int, rng: np.random.Generator) -> torch.Tensor:
+    count = views.shape[1]
+    start = int(rng.integers(0, max(1, count - length + 1)))
+    frames = np.resize(np.arange(start, min(count, start + length)), length)
+    return views[rng.integers(0, 2, size=length), frames]
+
+
+def adapt(
+    model: ReIDModel,
+    maps: list[TrackletMaps],
+    config: AdaptConfig,
+    anchors: torch.Tensor | None = None,
+    log: Callable[[str], None] = print,
+    progress: Callable[[dict], None] | None = None,
+) -> AdaptOutcome:
+    """Adapt ``model`` (a copy is trained) to the tracklets in ``maps``; see the module docstring.
+
+    ``anchors``: per tracklet, a teacher's unit vector to anchor to instead of the start model's.
+    """
+    started = time.time()
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng([config.seed, 12])
+    order = rng.permutation(len(maps))
+    held_count = max(4, round(len(maps) * config.held_out))
+    if len(maps) - held_count < 4:
+        return AdaptOutcome(None, False, 0.0, 0.0, 0, f"too few tracklets to adapt and check ({len(maps)})")
+    held = [maps[i] for i in order[:held_count]]
+    train = [maps[i] for i in order[held_count:]]
+    start_model = copy.deepcopy(model).eval()
+    start_score = self_check(start_model, held)
+    with torch.inference_mode():
+        start_vectors = torch.stack([tracklet_vector(start_model, t.views[0]) for t in train])
+    targets = anchors[order[held_count:]] if anchors is not None else start_vectors
+    pairs = pseudo_positives(start_vectors, train, config.pseudo_threshold)
+    partner = {i: j for i, j in pairs} | {j: i for i, j in pairs}
+    log(f"{len(train)} tracklets to adapt on, {len(held)} held out; {len(pairs)} cross-camera pseudo-positive pairs")
+    log(f"self-check (held-out mAP) of the start model: {start_score:.4f}")
+
+    student = copy.deepcopy(model)
+    student.backbone.requires_grad_(False)
+    heads = [p for n, p in student.named_parameters() if not n.startswith("backbone.")]
+    start_weights = [p.detach().clone() for p in heads]
+    optimiser = torch.optim.AdamW(heads, lr=config.lr, weight_decay=0.0)
+    best_state, best_score, best_epoch = None, start_score, 0
+    history: list[dict] = []
+    for epoch in range(1, config.epochs + 1):
+        student.train()
+        student.backbone.eval()
+        losses = []
+        for _ in range(config.iterations_per_epoch):
+            picked = _pick(len(train), partner, config.batch_size, rng)
+            clips, groups = [], []
+            for i in picked:
+                for _ in range(2):
+                    clips.append(_clip(train[i].views, config.clip_length, rng))
+                    groups.append(min(i, partner.get(i, i)))
+            batch = torch.stack(clips)
+            f = student.temporal(student.rru(batch)[0] if student.rru else batch)
+            target = targets[[i for i in picked for _ in range(2)]]
+            same = torch.tensor(groups)[:, None] == torch.tensor(groups)[None, :]
+            never = torch.tensor(
+                [[overlapping(train[a], train[b]) for b in _pair_index(picked)] for a in _pair_index(picked)]
+            )
+            same &= ~never
+            contrast = _supcon(F.normalize(f, dim=1), same, config.temperature)
+            anchor = relation_loss(f, target) + (1 - F.cosine_similarity(f, target, dim=1)).mean()
+            drift = sum(((p - w) ** 2).sum() for p, w in zip(heads, start_weights, strict=True))
+            loss = config.contrast_weight * contrast + config.anchor_weight * (anchor + 1e-3 * drift)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            losses.append(loss.item())
+        score = self_check(student, held)
+        entry = {"epoch": epoch, "loss": float(np.mean(losses)), "check": score}
+        history.append(entry)
+        log(f"epoch {epoch}/{config.epochs}: loss {entry['loss']:.4f}, self-check {score:.4f}")
+        if progress is not None:
+            progress({"stage": "adapt", "epoch": epoch, "epochs": config.epochs, "check": score})
+        if best_state is None or score > best_score:
+            best_state, best_score, best_epoch = copy.deepcopy(student.state_dict()), score, epoch
+    seconds = time.time() - started
+    common = {"history": history, "pseudo_pairs": len(pairs), "tracklets": len(maps), "seconds": seconds}
+    if best_score < start_score - config.tolerance or best_state is None:
+        reason = (
+            f"every epoch scored below the start model on the held-out self-check "
+            f"(best {best_score:.4f} vs start {start_score:.4f}, tolerance {config.tolerance})"
+        )
+        return AdaptOutcome(None, False, start_score, best_score, best_epoch, reason, **common)
+    student.load_state_dict(best_state)
+    reason = f"self-check {start_score:.4f} → {best_score:.4f} (epoch {best_epoch})"
+    return AdaptOutcome(student.eval(), True, start_score, best_score, best_epoch, reason, **common)
+
+
+def _pair_index(picked: list[int]) -> list[int]:
+    return [i for i in picked for _ in range(2)]
+
+
+def _pick(count: int, partner: dict[int, int], size: int, rng: np.random.Generator) -> list[int]:
+    """``size`` distinct tracklets; half of the draws bring their pseudo-partner along."""
+    chosen: list[int] = []
+    for i in rng.permutation(count):
+        if len(chosen) >= size:
+            break
+        if i in chosen:
+            continue
+        chosen.append(int(i))
+        j = partner.get(int(i))
+        if j is not None and j not in chosen and len(chosen) < size and rng.random() < 0.5:
+            chosen.append(j)
+    return chosen
+
+
+def _supcon(f: torch.Tensor, same: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Supervised-contrastive loss with ``same`` as the positive mask (the diagonal is ignored)."""
+    eye = torch.eye(f.shape[0], dtype=torch.bool)
+    logits = (f @ f.T / temperature).masked_fill(eye, -1e9)
+    log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+    positives = same & ~eye
+    counts = positives.sum(dim=1).clamp(min=1)
+    return -((log_prob * positives).sum(dim=1) / counts).mean()

@@ -1,0 +1,193 @@
+"""Labelled multi-camera check sets and the cross-camera score every model is judged by.
+
+A check set is a list of tracklets (camera, person, RGB crops at 256×128). The score asks,
+for every tracklet, the question the app answers: rank the tracklets of the *other* cameras
+(its own camera is left out, as in the app's default query); rank-1 and mAP over the queries
+that have a true match there. How each set is made is written beside its builder.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from training.evaluation import evaluate
+
+CROP_SIZE = (256, 128)  # (height, width), as ingestion stores crops
+
+
+@dataclass
+class LabelledTracklet:
+    camera: str
+    person: int
+    crops: list[np.ndarray]  # RGB uint8, CROP_SIZE
+
+
+@dataclass
+class CheckScore:
+    rank1: float
+    mean_ap: float
+    queries: int
+
+
+def cut_crop(image_rgb: np.ndarray, box: Sequence[float]) -> np.ndarray:
+    x1, y1, x2, y2 = (round(v) for v in box)
+    patch = image_rgb[y1:y2, x1:x2]
+    return cv2.resize(patch, (CROP_SIZE[1], CROP_SIZE[0]), interpolation=cv2.INTER_AREA)
+
+
+def multiviewx_set(root: Path, min_height: int = 64, min_inside: float = 0.8) -> list[LabelledTracklet]:
+    """MultiviewX: 6 synchronised synthetic cameras, 10 frames, people labelled across views.
+
+    Made from the dataset's own labels only (no detector): annotation file ``000{k+1}.json``
+    belongs to image ``000k.jpg``; a person's boxes in one camera over the 10 frames form one
+    tracklet. Boxes are clipped to the image; a box less than ``min_inside`` inside the image
+    or lower than ``min_height`` pixels after clipping is left out; tracklets need two crops.
+    """
+    frames = sorted((root / "annotations_positions").glob("*.json"))
+    if not frames:
+        raise FileNotFoundError(f"{root}: no annotations_positions/*.json (not a MultiviewX folder)")
+    crops: dict[tuple[int, int], list[np.ndarray]] = {}
+    for annotation in frames:
+        index = int(annotation.stem) - 1
+        images: dict[int, np.ndarray] = {}
+        for person in json.loads(annotation.read_text()):
+            for view in person["views"]:
+                if view["xmin"] == -1:
+                    continue
+                camera = int(view["viewNum"])
+                if camera not in images:
+                    bgr = cv2.imread(str(root / "Image_subsets" / f"C{camera + 1}" / f"{index:04d}.jpg"))
+                    if bgr is None:
+                        raise FileNotFoundError(f"{root}: missing image C{camera + 1}/{index:04d}.jpg")
+                    images[camera] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                height, width = images[camera].shape[:2]
+                box = (view["xmin"], view["ymin"], view["xmax"], view["ymax"])
+                clipped = (max(box[0], 0), max(box[1], 0), min(box[2], width), min(box[3], height))
+                area = max(box[2] - box[0], 1) * max(box[3] - box[1], 1)
+                inside = max(clipped[2] - clipped[0], 0) * max(clipped[3] - clipped[1], 0) / area
+                if inside < min_inside or clipped[3] - clipped[1] < min_height or clipped[2] - clipped[0] < 8:
+                    continue
+                crops.setdefault((camera, int(person["personID"])), []).append(cut_crop(images[camera], clipped))
+    return [
+        LabelledTracklet(f"C{camera + 1}", person, images)
+        for (camera, person), images in sorted(crops.items())
+        if len(images) >= 2
+    ]
+
+
+def workspace_set(folder: Path, labels_file: Path) -> list[LabelledTracklet]:
+    """Tracklets of an ingested workspace labelled by hand (a JSON file, see ``bench/labels``).
+
+    The file lists ``{"camera", "start_frame", "end_frame", "person"}`` per tracklet, as stored by
+    ingestion with the settings the file names; tracklets it does not list are left out.
+    """
+    from reid_core.workspace import Workspace
+
+    entries = json.loads(labels_file.read_text())["tracklets"]
+    wanted = {(e["camera"], int(e["start_frame"]), int(e["end_frame"])): int(e["person"]) for e in entries}
+    found: list[LabelledTracklet] = []
+    with Workspace(folder, create=False) as workspace:
+        for row in workspace.tracklets():
+            person = wanted.pop((row.camera, row.start_frame, row.end_frame), None)
+            if person is None:
+                continue
+            images = [
+                cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR) for _, jpeg in workspace.crops(row.id)
+            ]
+            found.append(LabelledTracklet(row.camera, person, [cv2.cvtColor(i, cv2.COLOR_BGR2RGB) for i in images]))
+    if wanted:
+        missing = ", ".join(f"{c}:{s}-{e}" for c, s, e in list(wanted)[:3])
+        raise ValueError(f"{labels_file}: {len(wanted)} labelled tracklets are not in {folder} ({missing} …)")
+    return found
+
+
+def labelled_workspace(labels_file: Path, work: Path, shared: Path) -> Path:
+    """Ingest the set's videos (paths relative to ``shared``) with the settings its labels were made on.
+
+    Done once: the workspace is kept in ``work`` and reused while its ``done`` marker exists.
+    """
+    from app.pipeline.ingest import ingest_videos
+    from detector.tracklets import TrackletParams
+    from reid_core.workspace import Workspace
+
+    spec = json.loads(labels_file.read_text())
+    folder = work / labels_file.stem
+    if (folder / "done").exists():
+        return folder
+    with Workspace(folder) as workspace:
+        for video in spec["videos"]:
+            source = _video_path(video, work, shared)
+            params = TrackletParams(frame_stride=video.get("stride", 1), max_crops=video.get("max_crops", 32))
+            outcomes = ingest_videos(workspace, [source], camera=video["camera"], tracklet_params=params)
+            if outcomes[0].status == "failed":
+                raise RuntimeError(f"{source}: {outcomes[0].error}")
+    (folder / "done").write_text("ok\n")
+    return folder
+
+
+def _video_path(video: dict, work: Path, shared: Path) -> Path:
+    """A shared-data video, or a half of one (``{"half": "left"|"right", "of": ...}``) cut into ``work``."""
+    if "half" not in video:
+        return shared / video["path"]
+    target = work / f"{Path(video['path']).stem}_{video['half']}.avi"
+    if target.exists():
+        return target
+    capture = cv2.VideoCapture(str(shared / video["path"]))
+    fps, width, height = capture.get(cv2.CAP_PROP_FPS), int(capture.get(3)), int(capture.get(4))
+    half = slice(0, width // 2) if video["half"] == "left" else slice(width // 2, width)
+    writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width // 2, height))
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        writer.write(np.ascontiguousarray(frame[:, half]))
+    writer.release()
+    return target
+
+
+def cross_camera_score(features: np.ndarray, tracklets: Sequence[LabelledTracklet]) -> CheckScore:
+    """Rank-1 and mAP (official AP) with each camera's tracklets querying all other cameras."""
+    persons = np.array([t.person for t in tracklets])
+    cameras = np.array([t.camera for t in tracklets])
+    rank1, aps, queries = 0.0, 0.0, 0
+    for camera in sorted(set(cameras.tolist())):
+        query, gallery = cameras == camera, cameras != camera
+        if not any(p in set(persons[gallery].tolist()) for p in persons[query]):
+            continue
+        result = evaluate(
+            features[query],
+            persons[query],
+            np.zeros(int(query.sum()), dtype=int),
+            features[gallery],
+            persons[gallery],
+            np.ones(int(gallery.sum()), dtype=int),
+        )
+        rank1 += result.per_rank[1] * result.queries
+        aps += result.mean_ap * result.queries
+        queries += result.queries
+    if queries == 0:
+        raise ValueError("no tracklet has a match in another camera")
+    return CheckScore(rank1=rank1 / queries, mean_ap=aps / queries, queries=queries)
+
+
+TrackletEmbedder = Callable[[list[np.ndarray]], np.ndarray]
+
+
+def score_embedder(embed: TrackletEmbedder, tracklets: Sequence[LabelledTracklet]) -> CheckScore:
+    features = np.stack([embed(t.crops) for t in tracklets])
+    return cross_camera_score(features, tracklets)
+
+
+def checkpoint_embedder(checkpoint: Path, device: str = "cpu") -> TrackletEmbedder:
+    """f of a tracklet from a re-ID checkpoint, through the same embedder the app uses."""
+    from reid_core.checkpoint import load_model
+    from reid_core.embedder import Embedder
+
+    embedder = Embedder.from_model(load_model(checkpoint).eval(), device=device)
+    return lambda crops: embedder.embed(crops).unit_feature

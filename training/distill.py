@@ -1,0 +1,238 @@
+"""Distil a teacher's knowledge of people into the RRU+STIM model (the shipped default's recipe).
+
+The student is RRU+STIM on the teacher's own feature extractor (backbone ``omz_reid_0287``),
+kept frozen; the RRU and STIM learn to turn a tracklet's maps into one vector whose
+similarities to other tracklets are the teacher's. Losses per batch of B clips:
+
+- relation: mean squared difference between the student's and the teacher's B×B cosine
+  similarity matrices (the ranking the app shows is made of exactly these numbers);
+- cosine: 1 − cos(P f, t) with a linear map P used only in training, which pulls every
+  dimension of f towards the teacher's vector t (the unit mean of its per-frame embeddings).
+
+The teacher sees clean crops; the student sees strongly augmented ones (``training.augment``),
+so it learns to give the clean crop's answer under camera changes. The backbone is frozen, so
+each crop's maps are computed once per view and cached: training touches only the heads.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from reid_core.backbones import OmzReid0287Backbone
+from reid_core.checkpoint import save_checkpoint
+from reid_core.model import ModelConfig, ReIDModel
+from reid_core.workspace import Workspace
+from training.augment import augment
+from training.teacher import Teacher
+
+STUDENT_BACKBONE = "omz_reid_0287"
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    views: int = 3  # cached versions of each crop: the clean one and views − 1 augmented ones
+    max_crops: int = 24  # crops per unit: longer tracklets are cut into several units
+    min_crops: int = 4
+    clip_length: int = 6
+    batch_size: int = 24
+    iterations: int = 1200
+    lr: float = 1e-3
+    weight_decay: float = 5e-4
+    relation_weight: float = 1.0
+    cosine_weight: float = 1.0
+    seed: int = 0
+
+
+@dataclass
+class CropCache:
+    """Per tracklet: maps of every view of every kept crop, and the teacher's clean embeddings."""
+
+    maps: list[np.ndarray] = field(default_factory=list)  # per tracklet: V × N × C × h × w float16
+    teacher: list[np.ndarray] = field(default_factory=list)  # per tracklet: N × D unit vectors
+    cameras: list[str] = field(default_factory=list)
+
+    @property
+    def crops(self) -> int:
+        return sum(t.shape[0] for t in self.teacher)
+
+
+def workspace_tracklets(
+    folders: list[Path], config: DistillConfig, cameras: set[str] | None = None
+) -> list[tuple[str, list[np.ndarray]]]:
+    """(camera, RGB crops) units to learn from: each tracklet cut into runs of ``max_crops`` crops.
+
+    A long track gives several units (one person in several poses and places); a run shorter
+    than ``min_crops`` is dropped.
+    """
+    tracklets = []
+    for folder in folders:
+        with Workspace(folder, create=False) as workspace:
+            for row in workspace.tracklets():
+                if cameras is not None and row.camera not in cameras:
+                    continue
+                crops = workspace.crops(row.id)
+                for start in range(0, len(crops), config.max_crops):
+                    run = crops[start : start + config.max_crops]
+                    if len(run) < config.min_crops:
+                        continue
+                    images = [cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR) for _, jpeg in run]
+                    rgb = [cv2.cvtColor(image, cv2.COLOR_BGR2RGB) for image in images]
+                    tracklets.append((f"{folder.name}/{row.camera}", rgb))
+    return tracklets
+
+
+def build_cache(
+    tracklets: list[tuple[str, list[np.ndarray]]],
+    teacher: Teacher,
+    config: DistillConfig,
+    progress: Callable[[int, int], None] | None = None,
+) -> CropCache:
+    rng = np.random.default_rng([config.seed, 1])
+    cache = CropCache()
+    for index, (camera, crops) in enumerate(tracklets):
+        crops = [cv2.resize(c, (128, 256), interpolation=cv2.INTER_LINEAR) for c in crops]
+        maps, embeddings = teacher(crops)
+        views = [pool(maps)]
+        for _ in range(config.views - 1):
+            views.append(pool(teacher([augment(c, rng) for c in crops])[0]))
+        cache.maps.append(np.stack(views))
+        cache.teacher.append(embeddings)
+        cache.cameras.append(camera)
+        if progress is not None:
+            progress(index + 1, len(tracklets))
+    return cache
+
+
+def pool(maps: np.ndarray) -> np.ndarray:
+    """The teacher's cut-layer maps as the student's backbone gives them (its 2×2 pooling)."""
+    return OmzReid0287Backbone.pool(torch.from_numpy(maps.astype(np.float32))).numpy().astype(np.float16)
+
+
+def relation_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference of the off-diagonal cosine similarities (B×D inputs)."""
+    s = F.normalize(student, dim=1)
+    t = F.normalize(teacher, dim=1)
+    off = ~torch.eye(s.shape[0], dtype=torch.bool, device=s.device)
+    return F.mse_loss((s @ s.T)[off], (t @ t.T)[off])
+
+
+def sample_batch(
+    cache: CropCache, ids: np.ndarray, config: DistillConfig, rng: np.random.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """B clips (B×T×C×h×w maps, a random view per frame) and their teacher vectors (B×D)."""
+    chosen = rng.choice(ids, size=min(config.batch_size, len(ids)), replace=False)
+    clips, targets = [], []
+    for i in chosen:
+        maps, teacher = cache.maps[i], cache.teacher[i]
+        count = teacher.shape[0]
+        length = min(config.clip_length, count)
+        start = int(rng.integers(0, count - length + 1))
+        frames = np.arange(start, start + length)
+        if length < config.clip_length:  # short tracklet: repeat its frames to fill the clip
+            frames = np.resize(frames, config.clip_length)
+        views = rng.integers(0, maps.shape[0], size=len(frames))
+        clips.append(maps[views, frames].astype(np.float32))
+        target = teacher[frames].mean(axis=0)
+        targets.append(target / max(float(np.linalg.norm(target)), 1e-12))
+    return torch.from_numpy(np.stack(clips)), torch.from_numpy(np.stack(targets))
+
+
+@dataclass
+class DistillResult:
+    checkpoint: Path
+    history: list[dict]
+    start_relation: float  # on held-out tracklets, before training
+    held_out_relation: float  # the same, after
+    seconds: float
+
+
+def distill(
+    teacher: Teacher,
+    cache: CropCache,
+    out: Path,
+    config: DistillConfig,
+    provenance: dict[str, object],
+    log: Callable[[str], None] = print,
+) -> DistillResult:
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng([config.seed, 2])
+    started = time.time()
+    model = ReIDModel(ModelConfig(backbone=STUDENT_BACKBONE, rru=True, temporal="stim"), backbone_weights=teacher.xml)
+    model.backbone.requires_grad_(False)
+    projection = nn.Linear(model.feature_dim, cache.teacher[0].shape[1])
+    heads = [p for n, p in model.named_parameters() if not n.startswith("backbone.")]
+    optimiser = torch.optim.AdamW([*heads, *projection.parameters()], lr=config.lr, weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, config.iterations) / config.iterations))
+    )
+    order = np.random.default_rng([config.seed, 3]).permutation(len(cache.teacher))
+    held = order[: max(8, len(order) // 10)]
+    train = order[len(held) :]
+    history: list[dict] = []
+    start_relation = held_out_relation(model, cache, held, config)
+    log(f"held-out tracklets ({len(held)}) before training: relation {start_relation:.4f}")
+    model.train()
+    for step in range(1, config.iterations + 1):
+        clips, targets = sample_batch(cache, train, config, rng)
+        refined, _ = model.rru(clips)
+        f = model.temporal(refined)
+        relation = relation_loss(f, targets)
+        cosine = 1 - F.cosine_similarity(projection(f), targets, dim=1).mean()
+        loss = config.relation_weight * relation + config.cosine_weight * cosine
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        if step % 50 == 0 or step == config.iterations:
+            entry = {
+                "step": step,
+                "relation": relation.item(),
+                "cosine": cosine.item(),
+                "seconds": time.time() - started,
+            }
+            history.append(entry)
+            log(f"step {step}/{config.iterations}: relation {entry['relation']:.4f} cosine {entry['cosine']:.4f}")
+    held_relation = held_out_relation(model, cache, held, config)
+    log(f"held-out tracklets ({len(held)}) after training: relation {held_relation:.4f}")
+    seconds = time.time() - started
+    recipe = {
+        **teacher.record,
+        **provenance,
+        "method": "distillation: relation + projected cosine to the teacher's tracklet vectors; frozen backbone",
+        "config": asdict(config),
+        "tracklets": len(cache.teacher),
+        "crops": cache.crops,
+        "held_out_relation": {"start": start_relation, "end": held_relation},
+        "training_seconds": round(seconds, 1),
+    }
+    meta = {
+        "name": f"rru-stim-{STUDENT_BACKBONE}-distilled",
+        "trained": True,
+        "description": f"RRU+STIM on the {teacher.xml.stem} feature extractor, distilled from that teacher",
+        "recipe": recipe,
+    }
+    save_checkpoint(model, out, meta)
+    out.with_suffix(".recipe.json").write_text(json.dumps(recipe, indent=2) + "\n")
+    return DistillResult(out, history, start_relation, held_relation, seconds)
+
+
+def held_out_relation(model: ReIDModel, cache: CropCache, held: np.ndarray, config: DistillConfig) -> float:
+    """The relation loss on tracklets never trained on (one fixed clip each, seeded)."""
+    model.eval()
+    with torch.no_grad():
+        rng = np.random.default_rng([config.seed, 4])
+        clips, targets = sample_batch(cache, held, replace(config, batch_size=len(held)), rng)
+        relation = float(relation_loss(model.temporal(model.rru(clips)[0]), targets))
+    model.train()
+    return relation
