@@ -61,7 +61,10 @@ def main() -> None:
         for crops in shown[: args.show]:
             maps = normalise_maps(embedder.embed(crops).heatmaps)
             tiles.append(overlay_heatmap(crops[-1], maps[-1], 0.5))
-        rows.append(np.hstack(tiles))
+        name = np.full((tiles[0].shape[0], 150, 3), 255, np.uint8)
+        for line, text in enumerate([checkpoint.stem[:18], f"ratio {np.mean(ratios):.3f}"]):
+            cv2.putText(name, text, (4, 30 + 24 * line), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1)
+        rows.append(np.hstack([name, *tiles]))
     cv2.imwrite(str(args.out), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
     print(f"picture: {args.out} (one row per checkpoint, in the order given)")
 

@@ -30,7 +30,7 @@ from reid_core.checkpoint import save_checkpoint
 from reid_core.model import ModelConfig, ReIDModel
 from resources import DEFAULT_REID_CHECKPOINT
 from training.adapt import AdaptConfig
-from training.checksets import checkpoint_embedder, labelled_workspace, score_embedder, workspace_set
+from training.checksets import checkpoint_embedder, labelled_workspace, score_embedder, thinned, workspace_set
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -84,6 +84,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "rru-reid-bench-quality")
     parser.add_argument("--default", type=Path, default=DEFAULT_REID_CHECKPOINT, help="the model to judge")
     parser.add_argument("--no-adapt", action="store_true", help="skip the adapted-default row")
+    parser.add_argument("--crops", type=int, default=16, help="crops per tracklet, evenly spread (same for all)")
+    parser.add_argument("--models", nargs="*", help="only the rows whose name contains one of these words")
+    parser.add_argument("--compare", nargs="*", default=[], metavar="NAME=CKPT", help="more checkpoints to score")
     args = parser.parse_args()
     torch.set_num_threads(2)
     args.work.mkdir(parents=True, exist_ok=True)
@@ -92,11 +95,14 @@ def main() -> None:
     for name in args.sets:
         labels_file = LABELS / f"{name}.json"
         folder = labelled_workspace(labels_file, args.work, SHARED)
-        tracklets = workspace_set(folder, labels_file)
+        tracklets = thinned(workspace_set(folder, labels_file), args.crops)
         models: dict[str, Callable[[], Embed]] = {
             "ImageNet start (MobileNetV2, untrained RRU+STIM)": lambda: checkpoint_embedder(start),
             "shipped default": lambda: checkpoint_embedder(args.default),
         }
+        for pair in args.compare:
+            label, _, path = pair.partition("=")
+            models[label] = lambda path=Path(path): checkpoint_embedder(path)
         if not args.no_adapt:
             adapted_out = args.work / f"{name}_adapted.pt"
             models["default after `reid adapt` on this footage"] = lambda folder=folder, out=adapted_out: (
@@ -110,6 +116,8 @@ def main() -> None:
         people = len({t.person for t in tracklets})
         print(f"\n{name}: {len(tracklets)} tracklets, {people} people, {len({t.camera for t in tracklets})} cameras")
         for label, make in models.items():
+            if args.models and not any(word.lower() in label.lower() for word in args.models):
+                continue
             started = time.time()
             score = score_embedder(make(), tracklets)
             rows.append((name, label, score.rank1, score.mean_ap, score.queries))

@@ -30,7 +30,7 @@ for c in 1 2 3 4 5 6; do
 done
 reid distill "$WORK/footage" "$WORK/multiviewx" \
   --teacher "$DATA/teachers/intel_omz/person-reidentification-retail-0287.xml" \
-  --out resources/reid_default.pt --seed 0 --set iterations=700
+  --out resources/reid_default.pt --seed 0 --set iterations=300 lr=0.0003
 # The ONNX export the CPU engine uses, shipped beside the checkpoint (resources/reid_default.onnx/).
 python -c "from app.pipeline.embed import export_beside; export_beside('resources/reid_default.pt')"
 rm -rf "$WORK"

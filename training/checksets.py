@@ -151,6 +151,15 @@ def _video_path(video: dict, work: Path, shared: Path) -> Path:
     return target
 
 
+def thinned(tracklets: list[LabelledTracklet], crops: int) -> list[LabelledTracklet]:
+    """The same tracklets with at most ``crops`` crops each, evenly spread (every model sees the same ones)."""
+    out = []
+    for t in tracklets:
+        keep = np.linspace(0, len(t.crops) - 1, min(crops, len(t.crops))).round().astype(int)
+        out.append(LabelledTracklet(t.camera, t.person, [t.crops[i] for i in keep]))
+    return out
+
+
 def cross_camera_score(features: np.ndarray, tracklets: Sequence[LabelledTracklet]) -> CheckScore:
     """Rank-1 and mAP (official AP) with each camera's tracklets querying all other cameras."""
     persons = np.array([t.person for t in tracklets])

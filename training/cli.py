@@ -101,22 +101,30 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _distill(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from training.distill import DistillConfig, build_cache, distill, workspace_tracklets
+    from training.distill import DistillConfig, build_cache, distill, load_cache, save_cache, workspace_tracklets
     from training.teacher import Teacher
 
     config = DistillConfig(**parse_overrides(args.set))
     config = replace(config, seed=args.seed if args.seed is not None else config.seed)
     torch.manual_seed(config.seed)
     teacher = Teacher(args.teacher, map_layer=args.map_layer)
-    tracklets = workspace_tracklets(args.workspaces, config, set(args.cameras) if args.cameras else None)
-    if len(tracklets) < config.batch_size:
-        raise SystemExit(f"error: {args.workspaces[0]}: {len(tracklets)} usable tracklets, need {config.batch_size}")
-    print(f"{len(tracklets)} tracklets, {sum(len(c) for _, c in tracklets)} crops; caching teacher maps …")
-    bar = tqdm(total=len(tracklets), desc="teacher", unit="tracklet")
-    cache = build_cache(tracklets, teacher, config, progress=lambda done, total: bar.update(done - bar.n))
-    bar.close()
+    if args.cache is not None and args.cache.is_file():
+        cache = load_cache(args.cache)
+        print(f"teacher maps of {len(cache.teacher)} units read from {args.cache}")
+    else:
+        cameras = set(args.cameras) if args.cameras else None
+        tracklets = workspace_tracklets(args.workspaces, config, cameras)
+        if len(tracklets) < config.batch_size:
+            count = len(tracklets)
+            raise SystemExit(f"error: {args.workspaces[0]}: {count} usable tracklets, need {config.batch_size}")
+        print(f"{len(tracklets)} units, {sum(len(c) for _, c in tracklets)} crops; caching teacher maps …")
+        bar = tqdm(total=len(tracklets), desc="teacher", unit="unit")
+        cache = build_cache(tracklets, teacher, config, progress=lambda done, total: bar.update(done - bar.n))
+        bar.close()
+        if args.cache is not None:
+            save_cache(cache, args.cache)
     provenance = {
-        "data": sorted({camera for camera, _ in tracklets}),
+        "data": sorted(set(cache.cameras)),
         "command": "reid " + " ".join(sys.argv[1:]),
     }
     result = distill(teacher, cache, args.out, config, provenance)
@@ -156,5 +164,6 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
     distill.add_argument("--cameras", nargs="*", help="only these cameras")
     distill.add_argument("--out", type=Path, required=True)
     distill.add_argument("--seed", type=int)
+    distill.add_argument("--cache", type=Path, help="keep the teacher's maps in this .npz (read it if it exists)")
     distill.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="DistillConfig fields")
     distill.set_defaults(run=_distill)

@@ -16,6 +16,7 @@ each crop's maps are computed once per view and cached: training touches only th
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import time
@@ -117,6 +118,28 @@ def build_cache(
 def pool(maps: np.ndarray) -> np.ndarray:
     """The teacher's cut-layer maps as the student's backbone gives them (its 2×2 pooling)."""
     return OmzReid0287Backbone.pool(torch.from_numpy(maps.astype(np.float32))).numpy().astype(np.float16)
+
+
+def save_cache(cache: CropCache, path: Path) -> None:
+    """Plain arrays (no pickle): the maps and teacher vectors of all units, with each unit's length."""
+    np.savez(
+        path,
+        maps=np.concatenate([m.transpose(1, 0, 2, 3, 4) for m in cache.maps]),
+        teacher=np.concatenate(cache.teacher),
+        lengths=np.array([t.shape[0] for t in cache.teacher]),
+        cameras=np.array(cache.cameras),
+    )
+
+
+def load_cache(path: Path) -> CropCache:
+    data = np.load(path, allow_pickle=False)
+    bounds = np.concatenate([[0], np.cumsum(data["lengths"])])
+    maps, teacher = data["maps"], data["teacher"]
+    cache = CropCache(cameras=[str(c) for c in data["cameras"]])
+    for start, end in itertools.pairwise(bounds):
+        cache.maps.append(np.ascontiguousarray(maps[start:end].transpose(1, 0, 2, 3, 4)))
+        cache.teacher.append(teacher[start:end])
+    return cache
 
 
 def relation_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:

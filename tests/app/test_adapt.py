@@ -15,7 +15,14 @@ from app.cli import main
 from reid_core.workspace import Workspace
 from resources import DEFAULT_REID_CHECKPOINT
 from tests.conftest import REPO_ROOT, SHARED_DATA, shared_file
-from training.checksets import LabelledTracklet, checkpoint_embedder, labelled_workspace, score_embedder, workspace_set
+from training.checksets import (
+    LabelledTracklet,
+    checkpoint_embedder,
+    labelled_workspace,
+    score_embedder,
+    thinned,
+    workspace_set,
+)
 
 LABELS = REPO_ROOT / "bench" / "labels" / "vtest_halves.json"
 CROPS_PER_TRACKLET = 8  # scoring on 8 evenly spread crops keeps the test short
@@ -25,11 +32,7 @@ CROPS_PER_TRACKLET = 8  # scoring on 8 evenly spread crops keeps the test short
 def halves(tmp_path_factory) -> tuple[Path, list[LabelledTracklet]]:  # type: ignore[no-untyped-def]
     shared_file("video/vtest.avi")
     folder = labelled_workspace(LABELS, tmp_path_factory.mktemp("halves"), SHARED_DATA)
-    tracklets = workspace_set(folder, LABELS)
-    for t in tracklets:
-        step = max(1, len(t.crops) // CROPS_PER_TRACKLET)
-        t.crops = t.crops[::step][:CROPS_PER_TRACKLET]
-    return folder, tracklets
+    return folder, thinned(workspace_set(folder, LABELS), CROPS_PER_TRACKLET)
 
 
 def fresh_copy(folder: Path, target: Path) -> Path:

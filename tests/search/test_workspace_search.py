@@ -109,6 +109,7 @@ def test_onnx_and_torch_engines_rank_alike(tmp_path: Path) -> None:
             rankings[engine + "_vectors"] = vectors
     assert rankings["torch"] == rankings["onnx"]
     assert len(rankings["torch"]) >= 4
-    # float32 kernels differ (oneDNN vs onnxruntime's MLAS); the trained default's unit vectors
-    # agree to ~1e-4 per component (1.2e-4 measured), which moves no ranking above
-    assert float(np.abs(rankings["torch_vectors"] - rankings["onnx_vectors"]).max()) < 5e-4
+    # float32 kernels differ (oneDNN vs onnxruntime's MLAS) and the default's OMZ backbone chains
+    # ~100 convolutions and instance norms: its unit vectors agree to ~7e-4 per component (6.6e-4
+    # measured), which moves no ranking above (the strict 1e-4 stage parity is in reid_core's tests)
+    assert float(np.abs(rankings["torch_vectors"] - rankings["onnx_vectors"]).max()) < 2e-3
