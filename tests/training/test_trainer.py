@@ -84,7 +84,7 @@ def test_training_beats_the_untrained_model_on_unseen_identities(seen_and_unseen
         "rru_stim_lp.yaml",
         epochs=1,
         backbone_weights=str(mobilenet_weights),
-        **{**SMALL, "ids_per_batch": 8, "iterations_per_epoch": 24},
+        **{**SMALL, "ids_per_batch": 8, "iterations_per_epoch": 40},
     )
     trainer = Trainer(config, seen, tmp_path, show_progress=False)
     before = evaluate_model(trainer.model, unseen)
