@@ -17,6 +17,7 @@ import torch
 from reid_core.checkpoint import file_digest, model_from_checkpoint, read_checkpoint
 from reid_core.embedder import Embedder
 from reid_core.onnx_engine import MANIFEST, export_onnx, onnx_embedder
+from reid_core.store.vector_index import sync_index
 from reid_core.workspace import Workspace
 from resources import DEFAULT_REID_CHECKPOINT
 
@@ -123,6 +124,7 @@ def embed_workspace(
                 workspace.save_embedding(
                     tracklet_id, model_id, result.unit_feature, [f for f, _ in tracklet_crops], result.heatmaps
                 )
+        sync_index(workspace, model_id)  # the index follows each commit; a kill between them is caught on open
         done += len(group)
         if progress is not None:
             progress(done, len(todo))

@@ -56,6 +56,11 @@ class FootageStore(StoreBase):
         )
         return tracklet_id
 
+    def add_tracklets(self, tracklets: list[dict]) -> None:
+        """Insert many tracklet rows at once (with their ``id``s), without boxes or crops: for
+        synthetic workspaces (benchmarks) and imports."""
+        self.db["tracklets"].insert_all(tracklets, batch_size=10_000)
+
     # -- reading tracklets --------------------------------------------------------------
     def tracklet_count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM tracklets").fetchone()[0])
@@ -67,6 +72,12 @@ class FootageStore(StoreBase):
             sql += f" WHERE t.camera_id IN ({','.join('?' * len(camera_ids))})"
             params = list(camera_ids)
         return [TrackletRow(*row) for row in self.db.execute(sql + " ORDER BY t.id", params).fetchall()]
+
+    def tracklet_page(self, after_id: int = 0, limit: int = 500) -> list[TrackletRow]:
+        """The next ``limit`` tracklets by id after ``after_id``: what a list view fetches as it scrolls
+        (keyset paging, so page 1000 costs what page 1 does)."""
+        rows = self.db.execute(f"{TRACKLET_SELECT} WHERE t.id > ? ORDER BY t.id LIMIT ?", [after_id, limit])
+        return [TrackletRow(*row) for row in rows.fetchall()]
 
     def tracklet(self, tracklet_id: int) -> TrackletRow:
         row = self.db.execute(f"{TRACKLET_SELECT} WHERE t.id = ?", [tracklet_id]).fetchone()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -138,6 +139,46 @@ class TrackletRow:
     length: int
 
 
+# Every write to ``embeddings`` (through the store or not) keeps a per-model stamp: how many vectors
+# the model has and how many times one was changed or removed. The vector index beside the
+# database compares its own stamp with this one, so it can never serve rows SQLite no longer holds.
+VECTOR_STAMPS = [
+    "CREATE TABLE IF NOT EXISTS vector_stamps "
+    "(model_id TEXT PRIMARY KEY, vectors INTEGER NOT NULL, rewrites INTEGER NOT NULL)",
+    "CREATE TRIGGER IF NOT EXISTS embeddings_added AFTER INSERT ON embeddings BEGIN "
+    "INSERT INTO vector_stamps (model_id, vectors, rewrites) VALUES (NEW.model_id, 1, 0) "
+    "ON CONFLICT(model_id) DO UPDATE SET vectors = vectors + 1; END",
+    "CREATE TRIGGER IF NOT EXISTS embeddings_changed AFTER UPDATE OF tracklet_id, model_id, vector ON embeddings "
+    "BEGIN UPDATE vector_stamps SET vectors = vectors - 1, rewrites = rewrites + 1 WHERE model_id = OLD.model_id; "
+    "INSERT INTO vector_stamps (model_id, vectors, rewrites) VALUES (NEW.model_id, 1, 1) "
+    "ON CONFLICT(model_id) DO UPDATE SET vectors = vectors + 1, rewrites = rewrites + 1; END",
+    "CREATE TRIGGER IF NOT EXISTS embeddings_removed AFTER DELETE ON embeddings BEGIN "
+    "UPDATE vector_stamps SET vectors = vectors - 1, rewrites = rewrites + 1 WHERE model_id = OLD.model_id; END",
+]
+
+
+def install_vector_stamps(db: sqlite_utils.Database) -> None:
+    """Add the stamp table and its triggers to a workspace made before they existed (once, under the
+    write lock), counting the vectors already stored; also give the workspace its unique id."""
+    installed = "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'embeddings_removed'"
+    if db.execute(installed).fetchone():
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if not db.execute(installed).fetchone():
+            for statement in VECTOR_STAMPS:
+                db.execute(statement)
+            db.execute(
+                "INSERT OR REPLACE INTO vector_stamps (model_id, vectors, rewrites) "
+                "SELECT model_id, COUNT(*), 0 FROM embeddings GROUP BY model_id"
+            )
+            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('uid', ?)", [uuid.uuid4().hex])
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
 def create_schema_if_empty(db: sqlite_utils.Database) -> None:
     """Create the tables under the write lock, re-checking inside it: another process
     (the CLI beside the app, say) may be creating the same new workspace right now."""
@@ -173,3 +214,4 @@ def check_or_create_schema(db: sqlite_utils.Database, path: object) -> None:
         )
     if version < SCHEMA_VERSION:
         raise WorkspaceError(f"{path}: workspace schema version {version} is too old to open")
+    install_vector_stamps(db)
