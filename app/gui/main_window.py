@@ -296,9 +296,10 @@ class MainWindow(QMainWindow):
         if not ok and error == "cancelled" and (self.pending_videos() or self._unembedded()):
             self.jobs_panel.offer_resume(len(self.pending_videos()))
         if not self.jobs.busy:
-            counts = self.workspace.counts()
+            # not counts(): that also counts every box, crop and embedding (seconds at a million tracklets)
+            tracklets, videos = self.workspace.tracklet_count(), len(self.workspace.videos())
             self.statusBar().showMessage(
-                f"Ready: {counts['tracklets']} tracklets in {counts['videos']} videos. "
+                f"Ready: {tracklets} tracklets in {videos} videos. "
                 "Click a person in a video (or pick a tracklet) to see matches from the other cameras."
             )
 

@@ -102,7 +102,10 @@ def open_index(workspace: ModelStore, model_id: str, current: VectorIndex | None
     stamp = _read_stamp(folder)
     if stamp is None or not stamp.matches(uid, model_id, vectors, rewrites) or not _files_ok(folder, stamp):
         stamp = sync_index(workspace, model_id)
-    return _map(folder, stamp)
+    try:
+        return _map(folder, stamp)
+    except OSError:  # another process's rebuild removed that generation between our stamp read and now
+        return _map(folder, sync_index(workspace, model_id))
 
 
 def remove_index(workspace: ModelStore, model_id: str) -> None:
