@@ -15,6 +15,11 @@ Per workspace it prints: open (workspace + vector index), first query, warm quer
 (plain and with ``--cameras --after --before``), peak RSS of the measuring process, and the same
 top-k by FAISS ``IndexFlatIP`` on the same vectors (index built outside the timing) as a ratio
 ours / FAISS, when faiss is installed.
+
+    python bench/bench_search.py --hnsw /tmp/ws100k
+
+measures what an approximate index would give: FAISS HNSW build time, recall@20 against the exact
+ranking and latency for several efSearch values.
 """
 
 from __future__ import annotations
@@ -147,6 +152,37 @@ def _faiss_ratio(index, queries: list[int], ours_ms: float) -> dict:  # type: ig
     return {"faiss_flat_ms": faiss_ms, "ours_over_faiss": ours_ms / faiss_ms}
 
 
+def hnsw_recall(folder: Path, queries: int = 50, k: int = 20) -> None:
+    """FAISS HNSW (M=32, efConstruction=80) on a workspace's vectors: build time, then recall@k
+    against our exact ranking (no filters) and median latency for a few efSearch values."""
+    import faiss
+
+    with Workspace(folder, create=False) as ws:
+        model_id = active_model_id(ws)
+        index = open_index(ws, model_id)
+        vectors = np.ascontiguousarray(index.vectors)
+        started = time.perf_counter()
+        hnsw = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = 80
+        hnsw.add(vectors)
+        print(f"{len(index)} vectors: HNSW built in {time.perf_counter() - started:.0f} s")
+        picks = np.random.default_rng(2).choice(len(index), queries, replace=False)
+        options = QueryOptions(top_k=k, exclude_own_camera=False)
+        exact = [
+            {m.tracklet_id for m in query_workspace(ws, [int(index.ids[r])], model_id, options, index)} for r in picks
+        ]
+        for ef in (32, 64, 128, 256):
+            hnsw.hnsw.efSearch = ef
+            found, times = [], []
+            for r in picks:
+                start = time.perf_counter()
+                _, rows = hnsw.search(vectors[r : r + 1], k + 1)
+                times.append((time.perf_counter() - start) * 1000)
+                found.append({int(index.ids[i]) for i in rows[0] if i >= 0 and i != r})
+            recall = np.mean([len(f & e) / len(e) for f, e in zip(found, exact)])
+            print(f"efSearch {ef:>4}: recall@{k} {recall:.3f}, median {statistics.median(times):.2f} ms")
+
+
 def cli_seconds(folder: Path, query_id: int, extra: list[str]) -> float:
     """Wall time of ``reid query`` as a whole process (interpreter start included)."""
     start = time.perf_counter()
@@ -199,9 +235,12 @@ def main() -> None:
     parser.add_argument("--cameras", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--hnsw", type=Path, metavar="DIR", help="recall and latency of FAISS HNSW on DIR's vectors")
     args = parser.parse_args()
     if args.make_workspace:
         make_workspace(args.make_workspace, args.tracklets, args.cameras)
+    elif args.hnsw:
+        hnsw_recall(args.hnsw)
     elif args.measure:
         print(json.dumps(measure(args.measure, args.repeats)))
     else:
