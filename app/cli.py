@@ -7,10 +7,18 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from tqdm import tqdm
+# Commands import what they need inside their functions: `reid --help` and `reid query` must not
+# pay for torch, Qt or the detector (seconds) to print a table.
+TRAINING_COMMANDS = {  # registered by training.cli (which imports torch) only when one of them runs
+    "train": "train a re-ID model on a benchmark or local dataset",
+    "evaluate": "CMC and mAP of checkpoints on a test split; table + plot",
+    "distill": "distil a teacher re-ID network into RRU+STIM (the default's recipe)",
+}
 
 
 def _ingest(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from app.pipeline.events import emit
     from app.pipeline.ingest import ingest_videos
     from detector.person_tracker import DetectorParams
@@ -62,6 +70,8 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _embed(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
     from app.pipeline.embed import embed_workspace
     from app.pipeline.events import emit
     from reid_core.workspace import Workspace
@@ -232,9 +242,9 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``argv``: the training commands' own parsers only when one of them is asked for."""
     from resources import DEFAULT_DETECTOR, DEFAULT_REID_CHECKPOINT
-    from training.cli import add_training_commands
 
     parser = argparse.ArgumentParser(prog="reid", description="Video person re-identification across cameras")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -294,7 +304,14 @@ def build_parser() -> argparse.ArgumentParser:
         retrain.add_argument("--embed", action="store_true", help="then embed the workspace and make it active")
         retrain.add_argument("--events", action="store_true", help=argparse.SUPPRESS)
         retrain.set_defaults(run=_retrain if name == "finetune" else _adapt)
-    add_training_commands(commands)
+    words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
+    if words and words[0] in TRAINING_COMMANDS:
+        from training.cli import add_training_commands
+
+        add_training_commands(commands)
+    else:
+        for name, summary in TRAINING_COMMANDS.items():
+            commands.add_parser(name, help=summary)  # listed by --help; parsed for real when named
 
     gui = commands.add_parser("gui", help="open the desktop app")
     gui.add_argument("workspace", type=Path, nargs="?", help="workspace folder to open")
@@ -315,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     from reid_core.workspace import WorkspaceError
     from training.data.records import DatasetLayoutError
 
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         return int(args.run(args))
     except (DatasetLayoutError, CheckpointError, WorkspaceError, VideoError) as exc:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 
 class CheckpointError(RuntimeError):
@@ -17,6 +18,8 @@ def load_torch_file(path: str | Path) -> Any:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such file")
+    import torch  # here, not at the top: commands that only catch CheckpointError must not pay for torch
+
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt/foreign files
@@ -25,6 +28,8 @@ def load_torch_file(path: str | Path) -> Any:
 
 def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     """A state dict from ``path``; accepts a bare dict or one under 'state_dict'."""
+    import torch
+
     data = load_torch_file(path)
     if isinstance(data, dict) and "state_dict" in data and isinstance(data["state_dict"], dict):
         data = data["state_dict"]

@@ -1,8 +1,10 @@
 """Cosine ranking over a gallery in blocks, and k-reciprocal re-ranking (Zhong et al., CVPR 2017).
 
 Galleries are scanned in row blocks with a running top-k, so a million tracklets never need
-more than one block of similarities in memory. Re-ranking needs distances among candidates,
-so it re-orders the top candidates of the cosine ranking (not the whole gallery).
+more than one block of similarities in memory; only rows at least as similar as the current k-th
+best are kept from each block, so the partial sort touches a few rows per block after the first.
+Re-ranking needs distances among candidates, so it re-orders the top candidates of the cosine
+ranking (not the whole gallery).
 """
 
 from __future__ import annotations
@@ -41,22 +43,21 @@ def top_k_cosine(
         raise ValueError(f"combine must be 'average' or 'best', not {combine!r}")
     best_rows = np.zeros(0, dtype=np.int64)
     best_sims = np.zeros(0, dtype=np.float32)
-    for start in range(0, gallery.shape[0], block_rows):
+    threshold = -np.inf  # the k-th best similarity so far: rows below it cannot enter the top k
+    for start in range(0, gallery.shape[0] if k > 0 else 0, block_rows):
         block = gallery[start : start + block_rows]
-        sims = (block @ queries.T).max(axis=1)
+        sims = block @ queries[0] if queries.shape[0] == 1 else (block @ queries.T).max(axis=1)
+        keep = sims >= threshold
         if mask is not None:
-            sims = np.where(mask[start : start + block_rows], sims, -np.inf)
-        rows = np.arange(start, start + block.shape[0])
-        if sims.shape[0] > k:
-            keep = np.argpartition(-sims, k - 1)[:k]
-            rows, sims = rows[keep], sims[keep]
-        best_rows = np.concatenate([best_rows, rows])
-        best_sims = np.concatenate([best_sims, sims.astype(np.float32)])
+            keep &= mask[start : start + block.shape[0]]
+        rows = np.flatnonzero(keep)
+        best_rows = np.concatenate([best_rows, rows + start])
+        best_sims = np.concatenate([best_sims, sims[rows].astype(np.float32)])
         if best_rows.shape[0] > k:
-            keep = np.argpartition(-best_sims, k - 1)[:k]
-            best_rows, best_sims = best_rows[keep], best_sims[keep]
-    valid = np.isfinite(best_sims)
-    best_rows, best_sims = best_rows[valid], best_sims[valid]
+            chosen = np.argpartition(-best_sims, k - 1)[:k]
+            best_rows, best_sims = best_rows[chosen], best_sims[chosen]
+        if best_rows.shape[0] == k:
+            threshold = float(best_sims.min())
     order = np.lexsort((best_rows, -best_sims))  # ties broken by row for a stable ranking
     return best_rows[order], best_sims[order]
 

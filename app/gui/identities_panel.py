@@ -4,24 +4,48 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QAbstractListModel, QItemSelectionModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
     QInputDialog,
-    QListWidget,
-    QListWidgetItem,
+    QListView,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
 from app.pipeline.case_export import export_case
-from app.pipeline.identities import identities, merge_identities, rename_identity
+from app.pipeline.identities import Identity, identities, merge_identities, rename_identity
 from reid_core.workspace import Workspace
 
-ROLE_ID = 256  # Qt.UserRole
+Index = QModelIndex | QPersistentModelIndex
+
+
+class IdentityListModel(QAbstractListModel):
+    """The identities as a Qt model: the view draws only the visible rows."""
+
+    def __init__(self, parent: object | None = None) -> None:
+        super().__init__(parent)  # type: ignore[arg-type]
+        self.items: list[Identity] = []
+
+    def set_identities(self, items: list[Identity]) -> None:
+        self.beginResetModel()
+        self.items = items
+        self.endResetModel()
+
+    def identity(self, row: int) -> Identity:
+        return self.items[row]
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.items)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if role != Qt.ItemDataRole.DisplayRole or not index.isValid():
+            return None
+        identity = self.items[index.row()]
+        return f"{identity.name}: {len(identity.tracklet_ids)} tracklets in {', '.join(identity.cameras)}"
 
 
 class IdentitiesPanel(QWidget):
@@ -32,9 +56,11 @@ class IdentitiesPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace: Workspace | None = None
-        self.list = QListWidget()
+        self.model = IdentityListModel(self)
+        self.list = QListView()
+        self.list.setModel(self.model)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.list.itemDoubleClicked.connect(self._show_first)
+        self.list.doubleClicked.connect(self._show_first)
         rename, merge, export = QPushButton("Rename"), QPushButton("Merge"), QPushButton("Export case…")
         rename.clicked.connect(self.rename_selected)
         merge.clicked.connect(self.merge_selected)
@@ -53,18 +79,14 @@ class IdentitiesPanel(QWidget):
     def refresh(self) -> None:
         """Re-read the identities, keeping the selection."""
         selected = set(self.selected_ids())
-        self.list.clear()
-        if self.workspace is None:
-            return
-        for identity in identities(self.workspace):
-            text = f"{identity.name}: {len(identity.tracklet_ids)} tracklets in {', '.join(identity.cameras)}"
-            item = QListWidgetItem(text)
-            item.setData(ROLE_ID, (identity.id, identity.tracklet_ids))
-            self.list.addItem(item)
-            item.setSelected(identity.id in selected)
+        self.model.set_identities(identities(self.workspace) if self.workspace is not None else [])
+        selection = self.list.selectionModel()
+        for row, identity in enumerate(self.model.items):
+            if identity.id in selected:
+                selection.select(self.model.index(row), QItemSelectionModel.SelectionFlag.Select)
 
     def selected_ids(self) -> list[int]:
-        return [item.data(ROLE_ID)[0] for item in self.list.selectedItems()]
+        return [self.model.identity(index.row()).id for index in self.list.selectionModel().selectedRows()]
 
     def rename_selected(self, name: str | None = None) -> None:
         chosen = self.selected_ids()
@@ -101,7 +123,7 @@ class IdentitiesPanel(QWidget):
         self.message.emit(f"Case exported: {files.appearances} appearances in {files.html} and {files.csv}")
         return files.html
 
-    def _show_first(self, item: QListWidgetItem) -> None:
-        tracklets = item.data(ROLE_ID)[1]
+    def _show_first(self, index: QModelIndex) -> None:
+        tracklets = self.model.identity(index.row()).tracklet_ids
         if tracklets:
             self.tracklet_chosen.emit(tracklets[0])

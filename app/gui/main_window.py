@@ -8,17 +8,17 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QDockWidget,
     QFileDialog,
     QGridLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QMainWindow,
     QMessageBox,
     QScrollArea,
     QSplitter,
+    QTableView,
     QTabWidget,
     QToolBar,
     QWidget,
@@ -31,6 +31,7 @@ from app.gui.jobs_panel import JobsPanel
 from app.gui.match_view import MatchDialog
 from app.gui.matches import MatchesPanel
 from app.gui.player import CameraPlayer
+from app.gui.tracklet_table import TrackletTableModel
 from app.pipeline.identities import confirm_match, identities, reject_match
 from app.pipeline.query import Match, active_model_id
 from app.pipeline.settings import load_settings, save_settings
@@ -38,7 +39,6 @@ from reid_core.workspace import Workspace, WorkspaceError
 
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.m4v *.mpg);;All files (*)"
 PLAYERS_PER_ROW = 2
-ROLE_ID = 256  # Qt.UserRole
 
 
 class MainWindow(QMainWindow):
@@ -69,9 +69,17 @@ class MainWindow(QMainWindow):
         splitter.setSizes([900, 600])
         self.setCentralWidget(splitter)
 
-        self.tracklet_list = QListWidget()
-        self.tracklet_list.itemActivated.connect(lambda item: self.select_tracklet(item.data(ROLE_ID)))
-        self.tracklet_list.itemDoubleClicked.connect(lambda item: self.select_tracklet(item.data(ROLE_ID)))
+        self.tracklets = TrackletTableModel(self)
+        self.tracklet_list = QTableView()
+        self.tracklet_list.setModel(self.tracklets)
+        self.tracklet_list.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.tracklet_list.verticalHeader().hide()
+        self.tracklet_list.activated.connect(
+            lambda index: self.select_tracklet(self.tracklets.tracklet_id(index.row()))
+        )
+        self.tracklet_list.doubleClicked.connect(
+            lambda index: self.select_tracklet(self.tracklets.tracklet_id(index.row()))
+        )
         self.identities = IdentitiesPanel()
         self.identities.tracklet_chosen.connect(self.select_tracklet)
         self.identities.message.connect(self.statusBar().showMessage)
@@ -151,6 +159,8 @@ class MainWindow(QMainWindow):
             player.close_video()
             player.deleteLater()
         self.players.clear()
+        self.matches.set_workspace(None)  # waits for a query still running on the worker thread
+        self.tracklets.set_workspace(None)
         if self.workspace is not None:
             self.workspace.close()
             self.workspace = None
@@ -167,11 +177,7 @@ class MainWindow(QMainWindow):
         for video in self.workspace.videos():
             if video["id"] not in self.players and Path(video["path"]).is_file():
                 self._add_player(video, cameras[video["camera_id"]])
-        self.tracklet_list.clear()
-        for t in self.workspace.tracklets():
-            item = QListWidgetItem(f"#{t.id}  {t.camera}  {t.start_time:.1f}–{t.end_time:.1f} s  ({t.length} boxes)")
-            item.setData(ROLE_ID, t.id)
-            self.tracklet_list.addItem(item)
+        self.tracklets.set_workspace(self.workspace)  # first page now, the rest as the list scrolls
         self.matches.update_cameras()
         self.identities.refresh()
         self._refresh_models()
@@ -189,10 +195,7 @@ class MainWindow(QMainWindow):
     def _refresh_models(self) -> None:
         assert self.workspace is not None
         self.model_box.clear()
-        embedded = {
-            r[0]: r[1]
-            for r in self.workspace.db.execute("SELECT model_id, COUNT(*) FROM embeddings GROUP BY model_id")
-        }
+        embedded = self.workspace.embedded_counts()
         try:
             active = active_model_id(self.workspace)
         except WorkspaceError:
@@ -251,10 +254,7 @@ class MainWindow(QMainWindow):
     def _unembedded(self) -> bool:
         """Tracklets no model has embedded yet (an embed job was stopped before it finished)."""
         assert self.workspace is not None
-        row = self.workspace.db.execute(
-            "SELECT 1 FROM tracklets WHERE id NOT IN (SELECT tracklet_id FROM embeddings) LIMIT 1"
-        ).fetchone()
-        return row is not None
+        return self.workspace.any_unembedded()
 
     def _queue(self, entries: list[tuple[Path, str, float]]) -> None:
         assert self.workspace is not None
@@ -296,9 +296,10 @@ class MainWindow(QMainWindow):
         if not ok and error == "cancelled" and (self.pending_videos() or self._unembedded()):
             self.jobs_panel.offer_resume(len(self.pending_videos()))
         if not self.jobs.busy:
-            counts = self.workspace.counts()
+            # not counts(): that also counts every box, crop and embedding (seconds at a million tracklets)
+            tracklets, videos = self.workspace.tracklet_count(), len(self.workspace.videos())
             self.statusBar().showMessage(
-                f"Ready: {counts['tracklets']} tracklets in {counts['videos']} videos. "
+                f"Ready: {tracklets} tracklets in {videos} videos. "
                 "Click a person in a video (or pick a tracklet) to see matches from the other cameras."
             )
 

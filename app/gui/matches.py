@@ -1,4 +1,7 @@
-"""The matches panel: ranked tracklets of other cameras for the clicked person, with filters."""
+"""The matches panel: ranked tracklets of other cameras for the clicked person, with filters.
+
+The ranking runs on a worker thread (``QueryRunner``); rows appear when it answers, thumbnails after.
+"""
 
 from __future__ import annotations
 
@@ -19,9 +22,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.images import jpeg_to_pixmap
-from app.pipeline.identities import verdicts
-from app.pipeline.query import Match, QueryOptions, active_model_id, query_workspace
-from reid_core.workspace import TrackletRow, Workspace, WorkspaceError
+from app.gui.query_runner import QueryRunner
+from app.pipeline.query import Match, QueryOptions
+from reid_core.workspace import TrackletRow, Workspace
 
 COLUMNS = ("", "rank", "tracklet", "camera", "time (s)", "similarity", "verdict")
 THUMB = QSize(48, 96)
@@ -38,6 +41,12 @@ class MatchesPanel(QWidget):
         self.query: TrackletRow | None = None
         self.model_id: str | None = None
         self.matches: list[Match] = []
+        self.runner = QueryRunner(self)  # queries run off the GUI thread
+        self.runner.ranked.connect(self._show_ranked)
+        self.runner.thumbnails.connect(self._show_thumbnails)
+        self.runner.failed.connect(self._show_failure)
+        self.pending = self.shown = self.thumbnails_shown = 0  # request numbers: asked, table shown, pictures
+        self.row_of: dict[int, int] = {}  # table row of each match's tracklet id
         self.heading = QLabel("Click a person in a video, or pick a tracklet, to see matches.")
         self.heading.setWordWrap(True)
         self.camera_boxes: dict[str, QCheckBox] = {}
@@ -87,6 +96,7 @@ class MatchesPanel(QWidget):
         layout.addLayout(buttons)
 
     def set_workspace(self, workspace: Workspace | None) -> None:
+        self.runner.forget()
         self.workspace, self.query, self.matches = workspace, None, []
         self.table.setRowCount(0)
         self.update_cameras()
@@ -119,28 +129,32 @@ class MatchesPanel(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
+        """Ask the worker thread for the matches; the table fills when they arrive."""
         if self.workspace is None or self.query is None:
             return
-        query = self.query
-        try:
-            self.model_id = active_model_id(self.workspace)
-            self.matches = query_workspace(self.workspace, [query.id], self.model_id, self.options())
-        except WorkspaceError as exc:
-            self.matches = []
-            self.heading.setText(f"Tracklet #{query.id}: {exc}")
-            self.table.setRowCount(0)
+        self.pending = self.runner.submit(self.workspace.folder, [self.query.id], self.options())
+        self.heading.setText(f"Tracklet #{self.query.id}: searching…")
+
+    def _show_failure(self, number: int, message: str) -> None:
+        if number != self.pending or self.query is None:
             return
+        self.matches = []
+        self.heading.setText(f"Tracklet #{self.query.id}: {message}")
+        self.table.setRowCount(0)
+        self.shown = number
+
+    def _show_ranked(self, number: int, model_id: str, matches: list[Match], decided: dict[int, str]) -> None:
+        if number != self.pending or self.query is None:
+            return  # an answer to an older click
+        query = self.query
+        self.model_id, self.matches = model_id, matches
         self.heading.setText(
             f"<b>Query</b> tracklet #{query.id}, camera {query.camera}, "
             f"{query.start_time:.1f}–{query.end_time:.1f} s: {len(self.matches)} matches from other cameras"
         )
-        decided = verdicts(self.workspace, query.id)
         self.table.setRowCount(len(self.matches))
+        self.row_of = {match.tracklet_id: row for row, match in enumerate(self.matches)}
         for row, match in enumerate(self.matches):
-            jpeg = self.workspace.thumbnail(match.tracklet_id)
-            thumbnail = QTableWidgetItem()
-            if jpeg is not None:
-                thumbnail.setIcon(QIcon(jpeg_to_pixmap(jpeg, THUMB.height())))
             verdict = decided.get(match.tracklet_id, "")
             values = (
                 str(match.rank),
@@ -150,7 +164,7 @@ class MatchesPanel(QWidget):
                 f"{match.similarity:.3f}",
                 verdict,
             )
-            self.table.setItem(row, 0, thumbnail)
+            self.table.setItem(row, 0, QTableWidgetItem())
             for column, value in enumerate(values, 1):
                 item = QTableWidgetItem(value)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -160,6 +174,17 @@ class MatchesPanel(QWidget):
         self.table.resizeColumnsToContents()
         if self.matches:
             self.table.selectRow(0)
+        self.shown = number
+
+    def _show_thumbnails(self, number: int, batch: list[tuple[int, bytes | None]]) -> None:
+        if number != self.pending:
+            return
+        for tracklet_id, jpeg in batch:
+            row = self.row_of.get(tracklet_id)
+            item = self.table.item(row, 0) if row is not None else None
+            if item is not None and jpeg is not None:
+                item.setIcon(QIcon(jpeg_to_pixmap(jpeg, THUMB.height())))
+        self.thumbnails_shown = number
 
     def _open(self, row: int) -> None:
         if 0 <= row < len(self.matches):

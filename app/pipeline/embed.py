@@ -17,6 +17,7 @@ import torch
 from reid_core.checkpoint import file_digest, model_from_checkpoint, read_checkpoint
 from reid_core.embedder import Embedder
 from reid_core.onnx_engine import MANIFEST, export_onnx, onnx_embedder
+from reid_core.store.vector_index import sync_index
 from reid_core.workspace import Workspace
 from resources import DEFAULT_REID_CHECKPOINT
 
@@ -128,7 +129,7 @@ def embed_workspace(
     opened = open_embedder(checkpoint, device, workspace.folder / "onnx")
     model_id = opened.model_id
     todo = workspace.unembedded_tracklets(model_id)
-    already = workspace.db["tracklets"].count - len(todo)
+    already = workspace.tracklet_count() - len(todo)
     if todo:
         register(workspace, opened, checkpoint)
     done = 0
@@ -138,11 +139,12 @@ def embed_workspace(
         group = todo[start : start + TRACKLETS_PER_COMMIT]
         crops = [workspace.crops(tracklet_id) for tracklet_id in group]
         results = opened.embedder.embed_many([decode_crops(c) for c in crops])
-        with workspace.db.atomic():
+        with workspace.transaction():
             for tracklet_id, tracklet_crops, result in zip(group, crops, results):
                 workspace.save_embedding(
                     tracklet_id, model_id, result.unit_feature, [f for f, _ in tracklet_crops], result.heatmaps
                 )
+        sync_index(workspace, model_id)  # the index follows each commit; a kill between them is caught on open
         done += len(group)
         if progress is not None:
             progress(done, len(todo))

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from reid_core.search import Combine, k_reciprocal_distances, normalise, top_k_cosine
+from reid_core.store.vector_index import VectorIndex, open_index
 from reid_core.workspace import Workspace, WorkspaceError
 
 
@@ -39,17 +40,12 @@ class Match:
 def active_model_id(workspace: Workspace) -> str:
     """The model queries use: the one the operator chose (``active_model``), else the newest with embeddings."""
     chosen = workspace.get_meta("active_model")
-    if chosen is not None and workspace.db.execute(
-        "SELECT 1 FROM embeddings WHERE model_id = ? LIMIT 1", [chosen]
-    ).fetchone():
+    if chosen is not None and workspace.has_embeddings(chosen):
         return chosen
-    row = workspace.db.execute(
-        "SELECT m.id FROM models m WHERE EXISTS (SELECT 1 FROM embeddings e WHERE e.model_id = m.id) "
-        "ORDER BY m.created_at DESC LIMIT 1"
-    ).fetchone()
-    if row is None:
+    newest = workspace.newest_embedded_model()
+    if newest is None:
         raise WorkspaceError(f"{workspace.path}: no embeddings yet; run 'reid embed' first")
-    return str(row[0])
+    return newest
 
 
 def active_model_path(workspace: Workspace) -> Path | None:
@@ -58,48 +54,81 @@ def active_model_path(workspace: Workspace) -> Path | None:
         model_id = active_model_id(workspace)
     except WorkspaceError:
         return None
-    row = workspace.db.execute("SELECT path FROM models WHERE id = ?", [model_id]).fetchone()
-    return Path(row[0]) if row and Path(row[0]).is_file() else None
+    model = workspace.model(model_id)
+    return Path(model["path"]) if model and Path(model["path"]).is_file() else None
 
 
 def query_workspace(
-    workspace: Workspace, tracklet_ids: list[int], model_id: str | None = None, options: QueryOptions = QueryOptions()
+    workspace: Workspace,
+    tracklet_ids: list[int],
+    model_id: str | None = None,
+    options: QueryOptions = QueryOptions(),
+    index: VectorIndex | None = None,
 ) -> list[Match]:
-    """Rank the other tracklets against one or several tracklets of the same person."""
+    """Rank the other tracklets against one or several tracklets of the same person.
+
+    Vectors and filter columns come from the model's memory-mapped vector index (checked against
+    the database first; ``index`` is an already open one a long-lived caller keeps), so a query
+    reads no embedding or tracklet row from SQLite except those of the matches it returns.
+    """
     model_id = model_id or active_model_id(workspace)
-    ids, vectors = workspace.embeddings(model_id)
-    position = {int(t): i for i, t in enumerate(ids)}
-    missing = [t for t in tracklet_ids if t not in position]
+    index = open_index(workspace, model_id, index if index is not None and index.model_id == model_id else None)
+    return rank_in_index(workspace, index, tracklet_ids, options)
+
+
+def rank_in_index(
+    workspace: Workspace, index: VectorIndex, tracklet_ids: list[int], options: QueryOptions = QueryOptions()
+) -> list[Match]:
+    """``query_workspace`` on an index already open and checked (what a long-lived caller keeps)."""
+    rows, missing = index.rows_of(tracklet_ids)
     if missing:
-        raise WorkspaceError(f"{workspace.path}: tracklets {missing} have no embedding for model {model_id}")
-    rows = {t.id: t for t in workspace.tracklets()}
-    queries = vectors[[position[t] for t in tracklet_ids]]
-    mask = gallery_mask(ids, rows, tracklet_ids, options)
+        raise WorkspaceError(f"{workspace.path}: tracklets {missing} have no embedding for model {index.model_id}")
+    queries = np.asarray(index.vectors[rows])
+    mask = gallery_mask(index, rows, workspace.cameras(), options)
     if not options.rerank:
-        found, sims = top_k_cosine(queries, vectors, options.top_k, mask, options.combine)
-        return [_match(r + 1, rows[int(ids[i])], float(s)) for r, (i, s) in enumerate(zip(found, sims))]
+        found, sims = top_k_cosine(queries, index.vectors, options.top_k, mask, options.combine)
+        return _matches(workspace, index.ids[found], sims)
     pool = max(options.rerank_candidates, options.top_k)
-    found, sims = top_k_cosine(queries, vectors, pool, mask, options.combine)
+    found, sims = top_k_cosine(queries, index.vectors, pool, mask, options.combine)
     query = normalise(queries.mean(axis=0, keepdims=True)) if options.combine == "average" else queries
-    distances = k_reciprocal_distances(query, vectors[found], options.k1, options.k2, options.lambda_value).min(axis=0)
-    order = np.lexsort((found, distances))[: options.top_k]
-    return [_match(r + 1, rows[int(ids[found[i]])], float(sims[i]), float(distances[i])) for r, i in enumerate(order)]
+    candidates = np.asarray(index.vectors[found])
+    distances = k_reciprocal_distances(query, candidates, options.k1, options.k2, options.lambda_value).min(axis=0)
+    order = np.lexsort((index.ids[found], distances))[: options.top_k]
+    return _matches(workspace, index.ids[found][order], sims[order], distances[order])
 
 
-def gallery_mask(ids: np.ndarray, rows: dict, query_ids: list[int], options: QueryOptions) -> np.ndarray:
-    cameras = np.array([rows[int(t)].camera for t in ids])
-    mask = ~np.isin(ids, query_ids)
-    if options.exclude_own_camera:
-        mask &= ~np.isin(cameras, [rows[t].camera for t in query_ids])
+def gallery_mask(
+    index: VectorIndex, query_rows: np.ndarray, cameras: dict[int, str], options: QueryOptions
+) -> np.ndarray:
+    """Which index rows may be ranked: vectorised over the index's camera and time columns."""
+    allowed = np.ones(max(cameras, default=0) + 1, dtype=bool)  # by camera id
     if options.cameras is not None:
-        mask &= np.isin(cameras, list(options.cameras))
+        allowed[:] = False
+        allowed[[i for i, name in cameras.items() if name in options.cameras]] = True
+    if options.exclude_own_camera:
+        own = {cameras.get(int(c)) for c in index.cameras[query_rows]}
+        allowed[[i for i, name in cameras.items() if name in own]] = False
+    mask = allowed[index.cameras]
+    mask[query_rows] = False
     if options.time_window is not None:
         start, end = options.time_window
-        starts = np.array([rows[int(t)].start_time for t in ids])
-        ends = np.array([rows[int(t)].end_time for t in ids])
-        mask &= (ends >= start) & (starts <= end)
+        mask &= (index.ends >= start) & (index.starts <= end)
     return mask
 
 
-def _match(rank: int, row, similarity: float, distance: float | None = None) -> Match:  # type: ignore[no-untyped-def]
-    return Match(rank, row.id, row.camera, similarity, row.start_time, row.end_time, distance)
+def _matches(
+    workspace: Workspace, tracklet_ids: np.ndarray, sims: np.ndarray, distances: np.ndarray | None = None
+) -> list[Match]:
+    rows = workspace.tracklets_by_id(tracklet_ids.tolist())
+    return [
+        Match(
+            rank + 1,
+            row.id,
+            row.camera,
+            float(sims[rank]),
+            row.start_time,
+            row.end_time,
+            None if distances is None else float(distances[rank]),
+        )
+        for rank, row in enumerate(rows[int(t)] for t in tracklet_ids)
+    ]

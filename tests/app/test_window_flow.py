@@ -61,7 +61,7 @@ def test_operator_flow_from_footage_to_a_confirmed_identity(window, qtbot, clips
     assert count(folder, "embeddings") == count(folder, "tracklets") == count(folder, "gate_maps")
     assert rows(folder, f"SELECT MIN(start_time) {BY_CAMERA} WHERE c.name = 'west'")[0][0] >= 40.0
     assert window.pending_videos() == [] and len(window.players) == 2
-    assert window.tracklet_list.count() == count(folder, "tracklets")
+    assert window.tracklets.rowCount() == count(folder, "tracklets")
 
     east_video = rows(folder, "SELECT v.id FROM videos v JOIN cameras c ON c.id = v.camera_id WHERE c.name = 'east'")
     player = window.players[east_video[0][0]]
@@ -74,6 +74,7 @@ def test_operator_flow_from_footage_to_a_confirmed_identity(window, qtbot, clips
     qtbot.mouseClick(player.view, Qt.MouseButton.LeftButton, pos=centre)
     qtbot.waitUntil(lambda: window.matches.query is not None, timeout=5_000)
     assert window.matches.query is not None and window.matches.query.id == tracklet_id
+    qtbot.waitUntil(lambda: window.matches.shown == window.matches.pending, timeout=10_000)  # ranked off-thread
     matches = window.matches.matches
     assert matches and {m.camera for m in matches} == {"west"}
     assert window.matches.table.rowCount() == len(matches)
@@ -105,7 +106,8 @@ def test_operator_flow_from_footage_to_a_confirmed_identity(window, qtbot, clips
     assert count(folder, "identities") == 1
     members = sorted(r[0] for r in rows(folder, "SELECT tracklet_id FROM identity_tracklets"))
     assert members == sorted([tracklet_id, match_id])
-    assert window.identities.list.count() == 1
+    assert window.identities.model.rowCount() == 1
+    qtbot.waitUntil(lambda: window.matches.shown == window.matches.pending, timeout=10_000)
     assert window.matches.table.item(0, 6).text() == "confirmed"
 
     if len(matches) > 1:
@@ -116,7 +118,7 @@ def test_operator_flow_from_footage_to_a_confirmed_identity(window, qtbot, clips
         assert verdict == [("rejected",)]
         assert count(folder, "identity_tracklets") == 2
 
-    window.identities.list.setCurrentRow(0)
+    window.identities.list.setCurrentIndex(window.identities.model.index(0))
     window.identities.rename_selected("Suspect A")
     assert rows(folder, "SELECT name FROM identities") == [("Suspect A",)]
     report = window.identities.export_selected(tmp_path / "export")

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +22,10 @@ from detector.tracklets import TrackletParams
 from detector.video import cut_clip
 from reid_core.checkpoint import save_checkpoint
 from reid_core.model import ModelConfig, ReIDModel
+from reid_core.store.vector_index import index_folder, open_index
 from reid_core.workspace import Workspace
 from resources import DEFAULT_REID_CHECKPOINT, DEMO_VIDEO
-from tests.conftest import shared_file
+from tests.conftest import REPO_ROOT, shared_file
 
 CORRIDOR_STRIDE = 5  # 30 fps footage → 6 processed frames per second keeps the test short
 
@@ -113,3 +120,46 @@ def test_onnx_and_torch_engines_rank_alike(tmp_path: Path) -> None:
     # ~100 convolutions and instance norms: its unit vectors agree to ~7e-4 per component (6.6e-4
     # measured), which moves no ranking above (the strict 1e-4 stage parity is in reid_core's tests)
     assert float(np.abs(rankings["torch_vectors"] - rankings["onnx_vectors"]).max()) < 2e-3
+
+
+def _stored_vectors(folder: Path, model_id: str) -> int:
+    with closing(sqlite3.connect(f"file:{folder / 'workspace.sqlite'}?mode=ro", uri=True)) as db:
+        row = db.execute("SELECT COUNT(*) FROM embeddings WHERE model_id = ?", [model_id]).fetchone()
+    return int(row[0])
+
+
+@pytest.mark.slow
+def test_vector_index_after_kill_during_embed_equals_a_clean_one(corridor: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "ws"
+    shutil.copytree(corridor, folder)
+    with Workspace(folder) as ws:
+        model_id = ws.models()[0]["id"]
+        total = ws.tracklet_count()
+        ws.delete_model(model_id)  # everything is to be embedded again
+    # `reid embed` committing 4 tracklets at a time (the workspace has fewer than one default group)
+    embed = (
+        "import app.pipeline.embed as embed\nfrom app.cli import main\nembed.TRACKLETS_PER_COMMIT = 4\n"
+        f"main(['embed', {str(folder)!r}, '--device', 'cpu'])"
+    )
+    process = subprocess.Popen([sys.executable, "-c", embed], cwd=REPO_ROOT, stdout=subprocess.DEVNULL)
+    while process.poll() is None and _stored_vectors(folder, model_id) == 0:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)  # right after the first group committed
+    process.wait()
+
+    def index_arrays(ws: Workspace) -> tuple[np.ndarray, np.ndarray]:
+        index = open_index(ws, model_id)
+        order = np.argsort(index.ids)
+        return np.asarray(index.ids)[order], np.asarray(index.vectors)[order]
+
+    with Workspace(folder) as ws:
+        stored_ids, stored = ws.embeddings(model_id)
+        assert 0 < len(stored_ids) < total, "killed after the first group and before the last"
+        ids, vectors = index_arrays(ws)
+        assert np.array_equal(ids, stored_ids) and np.array_equal(vectors, stored)
+        embed_workspace(ws, DEFAULT_REID_CHECKPOINT, "cpu")  # resume: the index follows each commit
+        resumed = index_arrays(ws)
+        shutil.rmtree(index_folder(ws, model_id))
+        clean = index_arrays(ws)
+        assert len(clean[0]) == total
+        assert np.array_equal(resumed[0], clean[0]) and np.array_equal(resumed[1], clean[1])
