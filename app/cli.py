@@ -265,18 +265,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run a command; a problem with the user's files is printed as one line naming the file (exit 2)."""
-    from detector.video import VideoError
-    from reid_core.checkpoint_io import CheckpointError
-    from reid_core.workspace import WorkspaceError
-    from training.data.records import DatasetLayoutError
+    """Run a command; bad input is printed as one line naming the file or value (exit codes: reid_core.errors)."""
+    from reid_core.errors import UserError
 
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except (DatasetLayoutError, CheckpointError, WorkspaceError, VideoError) as exc:
+    except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
 
 
 if __name__ == "__main__":

@@ -7,8 +7,12 @@ from typing import Any
 
 import torch
 
+from reid_core.errors import UserError
 
-class CheckpointError(RuntimeError):
+OPTIONAL_SUFFIX = "num_batches_tracked"  # BatchNorm counters: absent from older torchvision checkpoints
+
+
+class CheckpointError(UserError):
     """A weights or checkpoint file that cannot be used; the message names the file."""
 
 
@@ -31,3 +35,22 @@ def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
         raise CheckpointError(f"{path}: expected a state dict of tensors")
     return data
+
+
+def load_weights_into(
+    module: torch.nn.Module, state: dict[str, torch.Tensor], path: str | Path, optional: tuple[str, ...] = ()
+) -> None:
+    """Load ``state`` into ``module`` strictly: every name and shape must fit, except that keys
+    starting with one of ``optional`` may be absent. A foreign checkpoint is refused, naming the file."""
+    own = module.state_dict()
+    unexpected = [k for k in state if k not in own]
+    missing = [k for k in own if k not in state and not k.startswith(optional) and not k.endswith(OPTIONAL_SUFFIX)]
+    misshaped = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
+    if unexpected or missing or misshaped:
+        problems = [
+            f"{label}: {', '.join(keys[:3])}{' …' if len(keys) > 3 else ''}"
+            for label, keys in (("missing", missing), ("unexpected", unexpected), ("mis-shaped", misshaped))
+            if keys
+        ]
+        raise CheckpointError(f"{path}: weights do not fit {type(module).__name__} ({'; '.join(problems)})")
+    module.load_state_dict(state, strict=False)

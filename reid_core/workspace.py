@@ -16,12 +16,14 @@ from pathlib import Path
 import numpy as np
 import sqlite_utils
 
+from reid_core.errors import UserError
+
 DB_NAME = "workspace.sqlite"
 APP_ID = "rru-reid-workspace"
 SCHEMA_VERSION = 1
 
 
-class WorkspaceError(RuntimeError):
+class WorkspaceError(UserError):
     """A workspace that cannot be opened or used; the message names the file."""
 
 

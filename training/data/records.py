@@ -11,8 +11,10 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from reid_core.errors import UserError
 
-class DatasetLayoutError(ValueError):
+
+class DatasetLayoutError(UserError, ValueError):
     """A dataset folder that does not have the expected layout; the message names what is missing."""
 
 
