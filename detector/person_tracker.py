@@ -68,7 +68,8 @@ class PersonTracker:
             self.model = YOLO(str(loadable), task="detect")
             self.detect(np.zeros((32, 32, 3), np.uint8))  # builds the backend now, so a bad graph fails here
         except Exception as exc:  # ultralytics and onnxruntime raise many types for a file they cannot use
-            raise DetectorError(f"{weights}: not a usable detector ({_first_sentence(exc)})") from exc
+            reason = _first_sentence(exc).replace(str(loadable), "it").replace(str(weights), "it")
+            raise DetectorError(f"{weights}: not a usable detector ({reason})") from exc
         finally:
             if loadable != weights:  # the checked private copy of a .pt: loaded, no longer needed
                 shutil.rmtree(loadable.parent, ignore_errors=True)

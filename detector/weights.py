@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import importlib
 import io
-import re
 import tempfile
 import warnings
 import zipfile
 from pathlib import Path
 
+from reid_core.checkpoint_io import weights_only_reason
 from reid_core.errors import UserError, one_line
 
 DETECTOR_SUFFIXES = (".onnx", ".pt")
@@ -61,21 +61,14 @@ def check_torch_weights(data: bytes, path: Path) -> None:
         for name in names:
             cls = _layer_class(name)
             if cls is None:
-                raise DetectorError(f"{path}: refused: the file refers to code ({name}), not only to weights") from None
+                raise DetectorError(f"{path}: refused: not plain weights (it refers to code: {name})") from None
             allowed.append(cls)
     try:
         with torch.serialization.safe_globals(allowed), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch warns about old pickle protocols before refusing them
             torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # UnpicklingError for code references, others for corrupt files
-        code = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(exc))
-        if code:
-            raise DetectorError(
-                f"{path}: refused: the file refers to code ({code.group(1)}), not only to weights"
-            ) from None
-        detail = re.search(r"WeightsUnpickler error:(.+?)(Check the documentation|$)", str(exc), re.DOTALL)
-        reason = one_line(Exception(detail.group(1))) if detail else one_line(exc)
-        raise DetectorError(f"{path}: refused: not a plain PyTorch weights file ({reason[:160]})") from exc
+        raise DetectorError(f"{path}: refused: not plain weights ({weights_only_reason(exc)})") from None
 
 
 def checked_detector(path: str | Path) -> Path:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from reid_core.errors import UserError
+from reid_core.errors import UserError, one_line
 
 OPTIONAL_SUFFIX = "num_batches_tracked"  # BatchNorm counters: absent from older torchvision checkpoints
 
@@ -19,12 +21,28 @@ class CheckpointError(UserError):
 def load_torch_file(path: str | Path) -> Any:
     """``torch.load`` restricted to plain data, with a clear error for a bad file."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise CheckpointError(f"{path}: no such file")
+    if not path.is_file():
+        raise CheckpointError(f"{path}: not a file (a checkpoint is one .pt file)")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about old pickle protocols before refusing them
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt/foreign files
-        raise CheckpointError(f"{path}: not a readable PyTorch weights file ({type(exc).__name__}: {exc})") from exc
+        raise CheckpointError(f"{path}: not a readable PyTorch weights file ({weights_only_reason(exc)})") from exc
+
+
+def weights_only_reason(exc: BaseException) -> str:
+    """Why a ``weights_only`` load failed, in a few words: the code a pickle refers to, or the damage."""
+    text = str(exc)
+    code = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if code:
+        return f"it refers to code: {code.group(1)}"
+    detail = re.search(r"WeightsUnpickler error:(.+?)(Check the documentation|$)", text, re.DOTALL)
+    if detail:
+        return f"not plain data: {one_line(Exception(detail.group(1)))}"[:160]
+    return f"{type(exc).__name__}: {one_line(exc)}"[:160]
 
 
 def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:

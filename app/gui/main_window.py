@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.dialogs import AddVideosDialog, RetrainDialog, SettingsDialog
+from app.gui.error_dialog import show_error, user_error
 from app.gui.identities_panel import IdentitiesPanel
 from app.gui.jobs import Job, JobQueue
 from app.gui.jobs_panel import JobsPanel
@@ -34,6 +35,7 @@ from app.gui.player import CameraPlayer
 from app.pipeline.identities import confirm_match, identities, reject_match
 from app.pipeline.query import Match, active_model_id
 from app.pipeline.settings import load_settings, save_settings
+from reid_core.errors import UserError
 from reid_core.workspace import Workspace, WorkspaceError
 
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.m4v *.mpg);;All files (*)"
@@ -129,8 +131,11 @@ class MainWindow(QMainWindow):
     def open_workspace(self, folder: Path, create: bool = True) -> bool:
         try:
             workspace = Workspace(folder, create=create)
-        except WorkspaceError as exc:
-            QMessageBox.warning(self, "Cannot open workspace", str(exc))
+        except (UserError, OSError) as exc:  # not a workspace, newer schema, read-only or missing folder
+            error = user_error(exc)
+            if error is None:
+                raise
+            show_error(self, str(error))
             return False
         self.close_workspace()
         self.workspace = workspace
@@ -190,8 +195,7 @@ class MainWindow(QMainWindow):
         assert self.workspace is not None
         self.model_box.clear()
         embedded = {
-            r[0]: r[1]
-            for r in self.workspace.db.execute("SELECT model_id, COUNT(*) FROM embeddings GROUP BY model_id")
+            r[0]: r[1] for r in self.workspace.db.execute("SELECT model_id, COUNT(*) FROM embeddings GROUP BY model_id")
         }
         try:
             active = active_model_id(self.workspace)
@@ -295,6 +299,8 @@ class MainWindow(QMainWindow):
         self.matches.refresh()
         if not ok and error == "cancelled" and (self.pending_videos() or self._unembedded()):
             self.jobs_panel.offer_resume(len(self.pending_videos()))
+        elif not ok and error != "cancelled":  # the job's own one-line errors, as the CLI printed them
+            show_error(self, "\n".join(line.removeprefix("error: ") for line in error.splitlines()))
         if not self.jobs.busy:
             counts = self.workspace.counts()
             self.statusBar().showMessage(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.cli import main
-from tests.reliability.conftest import write_payloads
+from tests.reliability.cases import write_payloads
 
 
 @pytest.mark.parametrize("kind", ["pickle", "zip"])

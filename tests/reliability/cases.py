@@ -1,0 +1,470 @@
+"""The reliability table: bad (and odd but valid) inputs to the real CLI, and what must happen.
+
+Each case runs ``reid ...`` in this process on a fresh copy of a small real workspace (one
+ingested and embedded 20-frame clip) and is judged on: the exit code, exactly one
+``error: <file or value>: <problem>`` line naming the problem, no traceback, no code run from
+a data file (a marker file a malicious payload would create), and no stored row lost. The
+tests (``test_reliability_table.py``) and ``bench/bench_reliability.py`` run this same table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import pickle
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from app.cli import main
+from detector.video import cut_clip
+from reid_core.errors import EXIT_BAD_INPUT, EXIT_RESOURCE
+from reid_core.workspace import DB_NAME
+from resources import DEFAULT_DETECTOR, DEFAULT_REID_CHECKPOINT, DEMO_VIDEO
+
+TABLES = ("cameras", "videos", "tracklets", "boxes", "crops", "models", "embeddings", "gate_maps")
+ODD_NAME = 'it\'s "north"; DROP TABLE videos;-- Café ☕ %_'
+FAST_INGEST = ["--min-length", "4"]
+
+
+class _TouchesMarker:
+    """Unpickling this object runs ``touch marker`` (what a malicious weights file does)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple:
+        return (os.system, (f"touch '{self.marker}'",))
+
+
+def write_payloads(folder: Path, marker: Path) -> dict[str, Path]:
+    """A plain pickle and a zip-format torch file, each creating ``marker`` when unpickled."""
+    plain = folder / "evil_pickle.pt"
+    plain.write_bytes(pickle.dumps({"model": _TouchesMarker(marker)}))
+    archive = folder / "evil_zip.pt"
+    torch.save({"model": _TouchesMarker(marker)}, archive)
+    return {"pickle": plain, "zip": archive}
+
+
+@dataclass
+class Inputs:
+    """What one case may use: its own folder, workspace copy, clip and payloads."""
+
+    folder: Path
+    workspace: Path
+    clip: Path
+    marker: Path
+    payloads: dict[str, Path]
+
+    def file(self, name: str, data: bytes = b"") -> Path:
+        path = self.folder / name
+        path.write_bytes(data)
+        return path
+
+    def half_of(self, source: Path, name: str) -> Path:
+        data = source.read_bytes()
+        return self.file(name, data[: len(data) // 2])
+
+    def directory(self, name: str) -> Path:
+        path = self.folder / name
+        path.mkdir()
+        return path
+
+
+@dataclass(frozen=True)
+class Case:
+    group: str
+    name: str
+    argv: Callable[[Inputs], list[str]]
+    code: int  # the exit code the command must end with
+    says: str = ""  # words the one error line must contain (after its file or value)
+    keeps_rows: bool = True  # False where the case damages the workspace itself
+    check: Callable[[Inputs], None] | None = None  # more assertions for a case that must succeed
+    when: Callable[[], str | None] = lambda: None  # a reason to skip here, or None
+
+
+@dataclass
+class Outcome:
+    case: Case
+    code: int
+    error_lines: list[str]
+    traceback: str = ""
+    code_ran: bool = False
+    rows_lost: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def row_counts(workspace: Path) -> dict[str, int]:
+    path = workspace / DB_NAME
+    if not path.is_file():
+        return {}
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            return {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+    except sqlite3.Error:
+        return {}
+
+
+def build_base(folder: Path) -> tuple[Path, Path]:
+    """(workspace, clip): 20 frames of the demo footage ingested and embedded on the CPU."""
+    clip = cut_clip(folder / "short.avi", 100, 20, source=DEMO_VIDEO)
+    workspace = folder / "base_ws"
+    for argv in (["ingest", str(workspace), str(clip), "--camera", "north", *FAST_INGEST], ["embed", str(workspace)]):
+        with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+            assert main([*argv, *(["--device", "cpu"] if argv[0] == "embed" else [])]) == 0
+    assert row_counts(workspace)["embeddings"] > 0, "the base clip must give embedded tracklets"
+    return workspace, clip
+
+
+def prepare(base: Path, clip: Path, folder: Path) -> Inputs:
+    folder.mkdir(parents=True, exist_ok=True)
+    workspace = folder / "ws"
+    shutil.copytree(base, workspace)
+    marker = folder / "code_ran"
+    return Inputs(folder, workspace, clip, marker, write_payloads(folder, marker))
+
+
+def run_case(case: Case, inputs: Inputs) -> Outcome:
+    """Run one case in this process and judge it."""
+    argv = [str(a) for a in case.argv(inputs)]
+    before = row_counts(inputs.workspace)
+    err, tb = io.StringIO(), ""
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse
+            code = int(exc.code or 0)
+        except Exception:
+            tb, code = traceback.format_exc(), -1
+    lines = [line for line in err.getvalue().splitlines() if line.startswith("error:")]
+    after = row_counts(inputs.workspace)
+    lost = sum(max(n - after.get(t, 0), 0) for t, n in before.items()) if case.keeps_rows else 0
+    outcome = Outcome(case, code, lines, tb or ("Traceback" in err.getvalue()) * err.getvalue(), inputs.marker.exists())
+    outcome.rows_lost = lost
+    if outcome.traceback:
+        outcome.problems.append("traceback:\n" + outcome.traceback[-1500:])
+    if outcome.code_ran:
+        outcome.problems.append("a data file ran code")
+    if lost:
+        outcome.problems.append(f"{lost} stored rows lost ({before} -> {after})")
+    if code != case.code:
+        outcome.problems.append(f"exit code {code}, expected {case.code}; stderr: {err.getvalue()[-600:]}")
+    if case.code != 0:
+        if len(lines) != 1:
+            outcome.problems.append(f"expected one error line, got {lines}")
+        elif case.says.lower() not in lines[0].lower():
+            outcome.problems.append(f"error line {lines[0]!r} does not say {case.says!r}")
+    elif case.check is not None and not outcome.traceback:
+        try:
+            case.check(inputs)
+        except AssertionError as exc:
+            outcome.problems.append(f"check failed: {exc}")
+    return outcome
+
+
+# -- helpers for the table -------------------------------------------------------------------
+def _no_gpu() -> str | None:
+    return "a CUDA GPU is present: the no-GPU case does not apply" if torch.cuda.is_available() else None
+
+
+def _video(width: int, height: int, frames: int, name: str, folder: Path) -> Path:
+    path = folder / name
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (width, height))
+    for i in range(frames):
+        writer.write(np.full((height, width, 3), 40 + i, np.uint8))
+    writer.release()
+    return path
+
+
+def _newer_schema(inputs: Inputs) -> Path:
+    with contextlib.closing(sqlite3.connect(inputs.workspace / DB_NAME)) as db:
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+        db.commit()
+    return inputs.workspace
+
+
+def _replace_db(inputs: Inputs, data: bytes) -> Path:
+    for extra in inputs.workspace.glob(DB_NAME + "-*"):
+        extra.unlink()
+    (inputs.workspace / DB_NAME).write_bytes(data)
+    return inputs.workspace
+
+
+def _foreign_db(inputs: Inputs) -> Path:
+    _replace_db(inputs, b"")
+    with contextlib.closing(sqlite3.connect(inputs.workspace / DB_NAME)) as db:
+        db.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+        db.commit()
+    return inputs.workspace
+
+
+def _half_written(inputs: Inputs) -> Path:
+    with contextlib.closing(sqlite3.connect(inputs.workspace / DB_NAME)) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = (inputs.workspace / DB_NAME).read_bytes()
+    return _replace_db(inputs, data[: len(data) // 3])
+
+
+def _new_clip(inputs: Inputs) -> Path:
+    """A clip the workspace does not hold yet (a stored one is skipped before the detector loads)."""
+    return cut_clip(inputs.folder / "new.avi", 300, 4, source=DEMO_VIDEO)
+
+
+def _stored_videos(inputs: Inputs, count: int) -> None:
+    stored = row_counts(inputs.workspace)["videos"]
+    assert stored == count, f"{stored} videos stored, expected {count}"
+
+
+def _odd_names_stored(inputs: Inputs) -> None:
+    _stored_videos(inputs, 2)
+    with contextlib.closing(sqlite3.connect(inputs.workspace / DB_NAME)) as db:
+        names = {r[0] for r in db.execute("SELECT name FROM cameras")}
+    assert ODD_NAME in names, names
+
+
+def _odd_ingest(inputs: Inputs) -> list:
+    odd = cut_clip(inputs.folder / f"{ODD_NAME}.avi", 300, 12, source=DEMO_VIDEO)
+    return ["ingest", inputs.workspace, odd, "--camera", ODD_NAME, *FAST_INGEST]
+
+
+def _folders_one_camera(inputs: Inputs) -> Path:
+    root = inputs.directory("folders")
+    for person in ("0001", "0002"):
+        (root / person / "cam1" / "t1").mkdir(parents=True)
+    return root
+
+
+W = lambda i: i.workspace  # noqa: E731  (the table reads best with a short name)
+
+CASES: list[Case] = [
+    # -- command-line values --------------------------------------------------------------------
+    Case("values", "query --top 0", lambda i: ["query", W(i), "1", "--top", "0"], 2, "--top"),
+    Case("values", "query --top -5", lambda i: ["query", W(i), "1", "--top", "-5"], 2, "--top"),
+    Case("values", "query --top abc", lambda i: ["query", W(i), "1", "--top", "abc"], 2, "not a whole number"),
+    Case("values", "query tracklet 0", lambda i: ["query", W(i), "0"], 2, "must be at least 1"),
+    Case("values", "query tracklet missing", lambda i: ["query", W(i), "999999"], 2, "999999"),
+    Case("values", "query --after nan", lambda i: ["query", W(i), "1", "--after", "nan"], 2, "finite"),
+    Case("values", "ingest --stride 0", lambda i: ["ingest", W(i), i.clip, "--stride", "0"], 2, "--stride"),
+    Case("values", "ingest --max-crops -1", lambda i: ["ingest", W(i), i.clip, "--max-crops", "-1"], 2, "--max-crops"),
+    Case("values", "ingest --tracker foo", lambda i: ["ingest", W(i), i.clip, "--tracker", "foo"], 2, "--tracker"),
+    Case("values", "adapt --epochs 0", lambda i: ["adapt", W(i), "--epochs", "0"], 2, "--epochs"),
+    Case("values", "train --split -1", lambda i: ["train", "ilidsvid", i.folder, "--split", "-1"], 2, "--split"),
+    Case("values", "embed --device tpu", lambda i: ["embed", W(i), "--device", "tpu"], 2, "--device"),
+    Case(
+        "machine",
+        "embed --device cuda, no GPU",
+        lambda i: ["embed", W(i), "--device", "cuda"],
+        3,
+        "no CUDA",
+        when=_no_gpu,
+    ),
+    # -- re-ID checkpoints (--model) ------------------------------------------------------------
+    Case("checkpoints", "missing", lambda i: ["embed", W(i), "--model", i.folder / "nope.pt"], 2, "no such file"),
+    Case("checkpoints", "directory", lambda i: ["embed", W(i), "--model", i.directory("ckpt")], 2, "not a file"),
+    Case("checkpoints", "empty", lambda i: ["embed", W(i), "--model", i.file("empty.pt")], 2, "not a readable"),
+    Case(
+        "checkpoints",
+        "truncated",
+        lambda i: ["embed", W(i), "--model", i.half_of(DEFAULT_REID_CHECKPOINT, "half.pt")],
+        2,
+        "not a readable",
+    ),
+    Case(
+        "checkpoints",
+        "foreign (ImageNet backbone)",
+        lambda i: ["embed", W(i), "--model", _imagenet_state(i)],
+        2,
+        "not an RRU+STIM",
+    ),
+    Case("checkpoints", "an ONNX graph", lambda i: ["embed", W(i), "--model", DEFAULT_DETECTOR], 2, "not a readable"),
+    Case("checkpoints", "pickle payload", lambda i: ["embed", W(i), "--model", i.payloads["pickle"]], 2, "not a"),
+    Case("checkpoints", "zip payload", lambda i: ["embed", W(i), "--model", i.payloads["zip"]], 2, "not a readable"),
+    # -- detectors (--detector) -----------------------------------------------------------------
+    Case(
+        "detectors",
+        "missing",
+        lambda i: ["ingest", W(i), _new_clip(i), "--detector", i.folder / "no.onnx"],
+        2,
+        "no such",
+    ),
+    Case(
+        "detectors",
+        "directory",
+        lambda i: ["ingest", W(i), _new_clip(i), "--detector", i.directory("d")],
+        2,
+        "not a file",
+    ),
+    Case(
+        "detectors", "empty", lambda i: ["ingest", W(i), _new_clip(i), "--detector", i.file("e.onnx")], 2, "empty file"
+    ),
+    Case(
+        "detectors",
+        "truncated ONNX",
+        lambda i: ["ingest", W(i), _new_clip(i), "--detector", i.half_of(DEFAULT_DETECTOR, "half.onnx")],
+        2,
+        "not a usable detector",
+    ),
+    Case(
+        "detectors",
+        "random bytes .onnx",
+        lambda i: ["ingest", W(i), _new_clip(i), "--detector", i.file("r.onnx", os.urandom(4096))],
+        2,
+        "not a usable detector",
+    ),
+    Case(
+        "detectors",
+        "re-ID checkpoint as detector",
+        lambda i: ["ingest", W(i), _new_clip(i), "--detector", DEFAULT_REID_CHECKPOINT],
+        2,
+        "not a usable detector",
+    ),
+    Case(
+        "detectors",
+        "a text file",
+        lambda i: ["ingest", W(i), _new_clip(i), "--detector", i.file("d.txt", b"x")],
+        2,
+        "format",
+    ),
+    Case(
+        "detectors",
+        "pickle payload",
+        lambda i: ["ingest", W(i), _new_clip(i), "--detector", i.payloads["pickle"]],
+        2,
+        "refused",
+    ),
+    Case(
+        "detectors",
+        "zip payload",
+        lambda i: ["ingest", W(i), _new_clip(i), "--detector", i.payloads["zip"]],
+        2,
+        "refers to code",
+    ),
+    Case(
+        "machine",
+        "detector on cuda, no GPU",
+        lambda i: ["ingest", W(i), _new_clip(i), "--detector-device", "cuda:0"],
+        3,
+        "no CUDA",
+        when=_no_gpu,
+    ),
+    # -- videos -----------------------------------------------------------------------------------
+    Case("videos", "missing", lambda i: ["ingest", W(i), i.folder / "none.avi"], 2, "no such file"),
+    Case("videos", "directory", lambda i: ["ingest", W(i), i.directory("v.avi")], 2, "not a file"),
+    Case("videos", "zero bytes", lambda i: ["ingest", W(i), i.file("zero.mp4")], 2, "empty file"),
+    Case("videos", "not a video", lambda i: ["ingest", W(i), i.file("notes.mp4", b"meeting notes\n" * 99)], 2, "video"),
+    Case("videos", "truncated", lambda i: ["ingest", W(i), i.half_of(i.clip, "cut.avi")], 2, "truncated"),
+    Case(
+        "videos",
+        "huge resolution (7680x4320), accepted",
+        lambda i: ["ingest", W(i), _video(7680, 4320, 3, "huge.avi", i.folder), *FAST_INGEST],
+        0,
+        check=lambda i: _stored_videos(i, 2),
+    ),
+    # -- workspaces -------------------------------------------------------------------------------
+    Case("workspaces", "missing (query)", lambda i: ["query", i.folder / "nowhere", "1"], 2, "no workspace here"),
+    Case(
+        "workspaces",
+        "corrupt",
+        lambda i: ["query", _replace_db(i, os.urandom(8192)), "1"],
+        2,
+        "workspace.sqlite",
+        keeps_rows=False,
+    ),
+    Case(
+        "workspaces",
+        "foreign SQLite",
+        lambda i: ["embed", _foreign_db(i)],
+        2,
+        "not a re-ID workspace",
+        keeps_rows=False,
+    ),
+    Case("workspaces", "newer schema", lambda i: ["embed", _newer_schema(i)], 2, "newer than this program"),
+    Case(
+        "workspaces",
+        "half-written",
+        lambda i: ["query", _half_written(i), "1"],
+        2,
+        "workspace.sqlite",
+        keeps_rows=False,
+    ),
+    Case(
+        "workspaces", "a file, not a folder", lambda i: ["query", i.file("ws.txt", b"x"), "1"], 2, "no workspace here"
+    ),
+    # -- dataset folders --------------------------------------------------------------------------
+    Case("datasets", "iLIDS-VID: empty folder", lambda i: ["train", "ilidsvid", i.directory("ilids")], 2, "ilids"),
+    Case("datasets", "PRID-2011: a file", lambda i: ["train", "prid2011", i.file("prid.txt", b"x")], 2, "prid"),
+    Case("datasets", "MARS: empty folder", lambda i: ["train", "mars", i.directory("mars")], 2, "mars"),
+    Case("datasets", "folders: one camera only", lambda i: ["train", "folders", _folders_one_camera(i)], 2, "folders"),
+    # -- names ------------------------------------------------------------------------------------
+    Case("names", "quotes, SQL, unicode, spaces in camera and file names", _odd_ingest, 0, check=_odd_names_stored),
+]
+
+
+def _imagenet_state(inputs: Inputs) -> Path:
+    """A foreign checkpoint: a plain backbone state dict (what an ImageNet download looks like)."""
+    from torchvision import models
+
+    path = inputs.folder / "mobilenet_v2_imagenet.pt"
+    torch.save(models.mobilenet_v2(weights=None).state_dict(), path)
+    return path
+
+
+EXPECTED_CODES = {0, EXIT_BAD_INPUT, EXIT_RESOURCE}
+
+
+# -- a real full disk: a small tmpfs in a private mount namespace ------------------------------
+def full_disk_problem() -> str | None:
+    """Why a tmpfs cannot be mounted here (None when it can): needs util-linux unshare and root."""
+    if shutil.which("unshare") is None:
+        return "unshare (util-linux) is not installed"
+    probe = subprocess.run(
+        ["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"], capture_output=True, text=True
+    )
+    return None if probe.returncode == 0 else f"cannot mount a tmpfs here: {probe.stderr.strip()[:120]}"
+
+
+def unembedded_copy(base: Path, folder: Path) -> Path:
+    """A compact copy of ``base`` without its embeddings (what ``reid embed`` starts from)."""
+    workspace = folder / "unembedded"
+    shutil.copytree(base, workspace)
+    with contextlib.closing(sqlite3.connect(workspace / DB_NAME, isolation_level=None)) as db:
+        for table in ("gate_maps", "embeddings", "models"):
+            db.execute(f"DELETE FROM {table}")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.execute("VACUUM")
+    return workspace
+
+
+def run_on_full_disk(workspace: Path, argv: list[str], spare_kib: int, out: Path) -> tuple[int, list[str], str]:
+    """Run ``reid ARGV`` (``WS`` stands for the workspace) on a copy of ``workspace`` in a tmpfs with
+    ``spare_kib`` free; the workspace as the command left it is copied back to ``out``.
+    Returns (exit code, error lines, all of stderr)."""
+    used_kib = sum(f.stat().st_size for f in workspace.iterdir()) // 1024 + 1
+    mount = out.parent / f"{out.name}-tmpfs"
+    mount.mkdir(parents=True)
+    args = " ".join(shlex.quote(str(mount / "ws") if a == "WS" else str(a)) for a in argv)
+    script = (
+        f"mount -t tmpfs -o size={used_kib + spare_kib}k tmpfs {shlex.quote(str(mount))} && "
+        f"cp -a {shlex.quote(str(workspace))} {shlex.quote(str(mount / 'ws'))} && "
+        f"{shlex.quote(sys.executable)} -m app.cli {args}; status=$?; "
+        f"cp -a {shlex.quote(str(mount / 'ws'))} {shlex.quote(str(out))}; exit $status"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, env=env, timeout=600)
+    lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    return done.returncode, lines, done.stderr
