@@ -195,7 +195,8 @@ class MainWindow(QMainWindow):
         assert self.workspace is not None
         self.model_box.clear()
         embedded = {
-            r[0]: r[1] for r in self.workspace.db.execute("SELECT model_id, COUNT(*) FROM embeddings GROUP BY model_id")
+            r[0]: r[1]
+            for r in self.workspace.db.execute("SELECT model_id, COUNT(*) FROM embeddings GROUP BY model_id")
         }
         try:
             active = active_model_id(self.workspace)
