@@ -468,3 +468,35 @@ def run_on_full_disk(workspace: Path, argv: list[str], spare_kib: int, out: Path
     done = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, env=env, timeout=600)
     lines = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     return done.returncode, lines, done.stderr
+
+
+def full_disk_outcome(kind: str, base: Path, folder: Path) -> Outcome:
+    """``reid embed`` or ``reid ingest`` on a disk that fills up, then a rerun with space:
+    judged like a table row (one error line, no traceback, no row lost) plus the rerun finishing."""
+    workspace = unembedded_copy(base, folder)
+    before = row_counts(workspace)
+    if kind == "embed":
+        argv: list = ["embed", "WS", "--device", "cpu"]
+    else:
+        argv = ["ingest", "WS", cut_clip(folder / "more.avi", 300, 12, source=DEMO_VIDEO), *FAST_INGEST]
+    after_path = folder / "after"
+    code, errors, stderr = run_on_full_disk(workspace, argv, 48, after_path)
+    case = Case("full disk", f"{kind} on a full tmpfs", lambda i: argv, code=code if code else -1, says="disk")
+    outcome = Outcome(case, code, errors, stderr if "Traceback" in stderr else "")
+    after = row_counts(after_path)
+    outcome.rows_lost = sum(max(n - after.get(t, 0), 0) for t, n in before.items())
+    if code == 0 or len(errors) != 1 or "disk" not in errors[0]:
+        outcome.problems.append(f"expected one 'disk full' error line and a failure, got {code}: {stderr[-600:]}")
+    if outcome.traceback:
+        outcome.problems.append("traceback:\n" + stderr[-1500:])
+    if outcome.rows_lost:
+        outcome.problems.append(f"{outcome.rows_lost} rows lost ({before} -> {after})")
+    rerun = [str(a) for a in argv]
+    rerun[1] = str(after_path)
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        status = main(rerun)
+    done = row_counts(after_path)
+    finished = done["embeddings"] == done["tracklets"] if kind == "embed" else done["videos"] == before["videos"] + 1
+    if status != 0 or not finished:
+        outcome.problems.append(f"the rerun with space did not finish the work: exit {status}, {done}")
+    return outcome
