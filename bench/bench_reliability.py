@@ -1,7 +1,8 @@
 """Reliability totals: every bad input of the table, a real full disk, and the network traced.
 
 Runs the reliability suite's table (tests/reliability/cases.py) against the real CLI, the full
-disk cases (a small tmpfs, where a mount namespace is allowed) and the main commands under
+disk cases (a small tmpfs, where a mount namespace is allowed), embed killed with SIGKILL at
+3, 6 and 9 s then rerun, two ingest processes on one workspace, and the main commands under
 strace (where strace runs), and prints per group and in total: cases tried, cases that went
 wrong, tracebacks for bad input, code executions from data files, stored rows lost and network
 attempts. Run: python bench/bench_reliability.py [--skip-trace] [--skip-full-disk]
@@ -23,8 +24,10 @@ from tests.reliability.cases import (
     build_base,
     full_disk_outcome,
     full_disk_problem,
+    killed_embed_outcome,
     prepare,
     run_case,
+    two_writers_outcome,
 )
 from tests.reliability.network_trace import app_commands, strace_problem, traced_commands
 
@@ -57,6 +60,9 @@ def main() -> None:
             else:
                 (root / f"disk-{kind}").mkdir()
                 outcomes.append(full_disk_outcome(kind, base, root / f"disk-{kind}"))
+        for seconds in (3.0, 6.0, 9.0):
+            outcomes.append(killed_embed_outcome(base, root / f"kill-{seconds}", seconds))
+        outcomes.append(two_writers_outcome(base, root / "writers"))
         for o in outcomes:
             row = totals[o.case.group]
             row["tried"] += 1

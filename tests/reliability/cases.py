@@ -122,6 +122,7 @@ def row_counts(workspace: Path) -> dict[str, int]:
 
 def build_base(folder: Path) -> tuple[Path, Path]:
     """(workspace, clip): 20 frames of the demo footage ingested and embedded on the CPU."""
+    folder.mkdir(parents=True, exist_ok=True)
     clip = cut_clip(folder / "short.avi", 100, 20, source=DEMO_VIDEO)
     workspace = folder / "base_ws"
     for argv in (["ingest", str(workspace), str(clip), "--camera", "north", *FAST_INGEST], ["embed", str(workspace)]):
@@ -499,4 +500,71 @@ def full_disk_outcome(kind: str, base: Path, folder: Path) -> Outcome:
     finished = done["embeddings"] == done["tracklets"] if kind == "embed" else done["videos"] == before["videos"] + 1
     if status != 0 or not finished:
         outcome.problems.append(f"the rerun with space did not finish the work: exit {status}, {done}")
+    return outcome
+
+
+# -- processes: kill -9 and two writers ---------------------------------------------------------
+def _cli(args: list) -> list[str]:
+    return [sys.executable, "-m", "app.cli", *(str(a) for a in args)]
+
+
+def _cli_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+
+
+def _embeddings(workspace: Path) -> dict[int, bytes]:
+    with contextlib.closing(sqlite3.connect(f"file:{workspace / DB_NAME}?mode=ro", uri=True)) as db:
+        return dict(db.execute("SELECT tracklet_id, vector FROM embeddings"))
+
+
+def killed_embed_outcome(base: Path, folder: Path, seconds: float) -> Outcome:
+    """``reid embed`` killed with SIGKILL after ``seconds``, then rerun: the vectors must equal
+    those of an uninterrupted run (``base`` was embedded without interruption)."""
+    workspace = unembedded_copy(base, folder)
+    before = row_counts(workspace)
+    process = subprocess.Popen(_cli(["embed", workspace, "--device", "cpu"]), env=_cli_env(), stderr=subprocess.DEVNULL)
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    case = Case("kill -9", f"embed killed after {seconds:.1f} s, then rerun", lambda i: [], 0)
+    outcome = Outcome(case, process.returncode, [])
+    after_kill = row_counts(workspace)
+    outcome.rows_lost = sum(max(n - after_kill.get(t, 0), 0) for t, n in before.items())
+    embed = _cli(["embed", workspace, "--device", "cpu"])
+    rerun = subprocess.run(embed, env=_cli_env(), capture_output=True, text=True)
+    if rerun.returncode != 0 or "Traceback" in rerun.stderr:
+        outcome.traceback = rerun.stderr if "Traceback" in rerun.stderr else ""
+        outcome.problems.append(f"the rerun failed: {rerun.stderr[-600:]}")
+    if _embeddings(workspace) != _embeddings(base):
+        outcome.problems.append("embeddings after kill + rerun differ from an uninterrupted run")
+    if outcome.rows_lost:
+        outcome.problems.append(f"{outcome.rows_lost} rows lost by the kill")
+    return outcome
+
+
+def two_writers_outcome(base: Path, folder: Path) -> Outcome:
+    """Two ``reid ingest`` processes writing one workspace at the same time: both succeed, both
+    videos are stored whole, nothing stored before is lost."""
+    folder.mkdir(parents=True, exist_ok=True)
+    workspace = folder / "ws"
+    shutil.copytree(base, workspace)
+    before = row_counts(workspace)
+    clips = [cut_clip(folder / f"writer{n}.avi", start, 12, source=DEMO_VIDEO) for n, start in enumerate((300, 600))]
+    processes = [
+        subprocess.Popen(_cli(["ingest", workspace, clip, *FAST_INGEST]), env=_cli_env(), stderr=subprocess.PIPE)
+        for clip in clips
+    ]
+    errors = [p.communicate(timeout=600)[1].decode(errors="replace") for p in processes]
+    case = Case("two writers", "two ingest processes on one workspace", lambda i: [], 0)
+    outcome = Outcome(case, max(p.returncode for p in processes), [], "".join(e for e in errors if "Traceback" in e))
+    after = row_counts(workspace)
+    outcome.rows_lost = sum(max(n - after.get(t, 0), 0) for t, n in before.items())
+    if outcome.code != 0 or outcome.traceback:
+        outcome.problems.append(f"a writer failed: {[e[-400:] for e in errors]}")
+    if after["videos"] != before["videos"] + 2:
+        outcome.problems.append(f"expected both videos stored: {before} -> {after}")
+    if outcome.rows_lost:
+        outcome.problems.append(f"{outcome.rows_lost} rows lost")
     return outcome
