@@ -50,7 +50,7 @@ def throughput(device: str) -> None:
 def build_workspace(folder: Path) -> Path:
     corridor = SHARED / "video" / "vut_corridor"
     with Workspace(folder) as ws:
-        if ws.db["videos"].count < 3:
+        if len(ws.videos()) < 3:
             strided = TrackletParams(frame_stride=5)
             ingest_videos(ws, [corridor / "s3_m_front_single.mp4"], camera="M", tracklet_params=strided)
             ingest_videos(ws, [corridor / "s3_f_side_single.mp4"], camera="F", tracklet_params=strided)

@@ -194,10 +194,7 @@ class MainWindow(QMainWindow):
     def _refresh_models(self) -> None:
         assert self.workspace is not None
         self.model_box.clear()
-        embedded = {
-            r[0]: r[1]
-            for r in self.workspace.db.execute("SELECT model_id, COUNT(*) FROM embeddings GROUP BY model_id")
-        }
+        embedded = self.workspace.embedded_counts()
         try:
             active = active_model_id(self.workspace)
         except WorkspaceError:
@@ -256,10 +253,7 @@ class MainWindow(QMainWindow):
     def _unembedded(self) -> bool:
         """Tracklets no model has embedded yet (an embed job was stopped before it finished)."""
         assert self.workspace is not None
-        row = self.workspace.db.execute(
-            "SELECT 1 FROM tracklets WHERE id NOT IN (SELECT tracklet_id FROM embeddings) LIMIT 1"
-        ).fetchone()
-        return row is not None
+        return self.workspace.any_unembedded()
 
     def _queue(self, entries: list[tuple[Path, str, float]]) -> None:
         assert self.workspace is not None

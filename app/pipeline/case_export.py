@@ -25,10 +25,9 @@ class CaseFiles:
 
 def export_case(workspace: Workspace, identity_id: int, out_dir: str | Path) -> CaseFiles:
     """Write ``<name>.csv`` and ``<name>.html`` (thumbnails embedded, so the report is one file)."""
-    row = workspace.db.execute("SELECT name FROM identities WHERE id = ?", [identity_id]).fetchone()
-    if row is None:
+    name = workspace.identity_name(identity_id)
+    if name is None:
         raise WorkspaceError(f"{workspace.path}: no identity {identity_id}")
-    name = str(row[0])
     seen = appearances(workspace, identity_id)
     videos = {v["id"]: v["path"] for v in workspace.videos()}
     out_dir = Path(out_dir)

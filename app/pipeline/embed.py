@@ -110,7 +110,7 @@ def embed_workspace(
     opened = open_embedder(checkpoint, device, workspace.folder / "onnx")
     model_id = opened.model_id
     todo = workspace.unembedded_tracklets(model_id)
-    already = workspace.db["tracklets"].count - len(todo)
+    already = workspace.tracklet_count() - len(todo)
     if todo:
         register(workspace, opened, checkpoint)
     done = 0
@@ -121,7 +121,7 @@ def embed_workspace(
         crops = [workspace.crops(tracklet_id) for tracklet_id in group]
         results = opened.embedder.embed_many([decode_crops(c) for c in crops])
         try:
-            with workspace.db.atomic():
+            with workspace.transaction():
                 for tracklet_id, tracklet_crops, result in zip(group, crops, results):
                     workspace.save_embedding(
                         tracklet_id, model_id, result.unit_feature, [f for f, _ in tracklet_crops], result.heatmaps

@@ -122,52 +122,37 @@ def _store_video(
     detector: DetectorParams,
     params: TrackletParams,
 ) -> None:
-    db = workspace.db
     origin = start_time or 0.0
     settings = {"detector": {**asdict(detector), "weights": str(detector.weights)}, "tracklets": asdict(params)}
-    with db.atomic():  # one transaction: the video, its tracklets, boxes and crops
+    with workspace.transaction():  # one transaction: the video, its tracklets, boxes and crops
         camera_id = workspace.camera_id(camera_name)
-        video_id = (
-            db["videos"]
-            .insert(
-                {
-                    "camera_id": camera_id,
-                    "path": str(info.path.resolve()),
-                    "content_hash": digest,
-                    "fps": info.fps,
-                    "frame_count": info.frame_count,
-                    "width": info.width,
-                    "height": info.height,
-                    "start_time": start_time,
-                    "frames_processed": processed,
-                    "params": json.dumps(settings),
-                    "added_at": time.time(),
-                }
-            )
-            .last_pk
+        video_id = workspace.add_video(
+            {
+                "camera_id": camera_id,
+                "path": str(info.path.resolve()),
+                "content_hash": digest,
+                "fps": info.fps,
+                "frame_count": info.frame_count,
+                "width": info.width,
+                "height": info.height,
+                "start_time": start_time,
+                "frames_processed": processed,
+                "params": json.dumps(settings),
+                "added_at": time.time(),
+            }
         )
         for tracklet in tracklets:
-            tracklet_id = (
-                db["tracklets"]
-                .insert(
-                    {
-                        "video_id": video_id,
-                        "camera_id": camera_id,
-                        "track_id": tracklet.track_id,
-                        "start_frame": tracklet.start_frame,
-                        "end_frame": tracklet.end_frame,
-                        "start_time": origin + tracklet.start_frame / info.fps,
-                        "end_time": origin + tracklet.end_frame / info.fps,
-                        "length": len(tracklet.frames),
-                    }
-                )
-                .last_pk
-            )
-            db.conn.executemany(
-                "INSERT INTO boxes (tracklet_id, frame, x1, y1, x2, y2, score) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(tracklet_id, f, *box, s) for f, box, s in zip(tracklet.frames, tracklet.boxes, tracklet.scores)],
-            )
-            db.conn.executemany(
-                "INSERT INTO crops (tracklet_id, frame, jpeg) VALUES (?, ?, ?)",
-                [(tracklet_id, f, jpeg) for f, jpeg in sorted(tracklet.crops.items())],
+            workspace.add_tracklet(
+                {
+                    "video_id": video_id,
+                    "camera_id": camera_id,
+                    "track_id": tracklet.track_id,
+                    "start_frame": tracklet.start_frame,
+                    "end_frame": tracklet.end_frame,
+                    "start_time": origin + tracklet.start_frame / info.fps,
+                    "end_time": origin + tracklet.end_frame / info.fps,
+                    "length": len(tracklet.frames),
+                },
+                zip(tracklet.frames, tracklet.boxes, tracklet.scores),
+                sorted(tracklet.crops.items()),
             )

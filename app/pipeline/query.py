@@ -39,17 +39,12 @@ class Match:
 def active_model_id(workspace: Workspace) -> str:
     """The model queries use: the one the operator chose (``active_model``), else the newest with embeddings."""
     chosen = workspace.get_meta("active_model")
-    if chosen is not None and workspace.db.execute(
-        "SELECT 1 FROM embeddings WHERE model_id = ? LIMIT 1", [chosen]
-    ).fetchone():
+    if chosen is not None and workspace.has_embeddings(chosen):
         return chosen
-    row = workspace.db.execute(
-        "SELECT m.id FROM models m WHERE EXISTS (SELECT 1 FROM embeddings e WHERE e.model_id = m.id) "
-        "ORDER BY m.created_at DESC LIMIT 1"
-    ).fetchone()
-    if row is None:
+    newest = workspace.newest_embedded_model()
+    if newest is None:
         raise WorkspaceError(f"{workspace.path}: no embeddings yet; run 'reid embed' first")
-    return str(row[0])
+    return newest
 
 
 def active_model_path(workspace: Workspace) -> Path | None:
@@ -58,8 +53,8 @@ def active_model_path(workspace: Workspace) -> Path | None:
         model_id = active_model_id(workspace)
     except WorkspaceError:
         return None
-    row = workspace.db.execute("SELECT path FROM models WHERE id = ?", [model_id]).fetchone()
-    return Path(row[0]) if row and Path(row[0]).is_file() else None
+    model = workspace.model(model_id)
+    return Path(model["path"]) if model and Path(model["path"]).is_file() else None
 
 
 def query_workspace(

@@ -40,19 +40,12 @@ def read_identity_folders(root: str | Path) -> VideoDataset:
 
 
 def _crops_source(workspace: Workspace, tracklet_id: int) -> WorkspaceCrops:
-    frames = tuple(
-        int(r[0])
-        for r in workspace.db.execute("SELECT frame FROM crops WHERE tracklet_id = ? ORDER BY frame", [tracklet_id])
-    )
-    return WorkspaceCrops(str(workspace.path), tracklet_id, frames)
+    return WorkspaceCrops(str(workspace.path), tracklet_id, workspace.crop_frames(tracklet_id))
 
 
 def read_workspace_identities(workspace: Workspace) -> VideoDataset:
     """Identities the operator confirmed: each identity's tracklets are one training id."""
-    rows = workspace.db.execute(
-        "SELECT it.identity_id, it.tracklet_id, t.camera_id FROM identity_tracklets it "
-        "JOIN tracklets t ON t.id = it.tracklet_id ORDER BY it.identity_id, it.tracklet_id"
-    ).fetchall()
+    rows = workspace.identity_memberships()
     ids = sorted({r[0] for r in rows})
     if len(ids) < 2:
         raise DatasetLayoutError(f"{workspace.path}: needs at least 2 confirmed identities to train, has {len(ids)}")
@@ -68,9 +61,7 @@ def read_workspace_tracks(workspace: Workspace, min_overlap_tracks: int = 2) -> 
     overlap in time in one video are different people, so they form a group that can share
     a batch as negatives. Groups with fewer than ``min_overlap_tracks`` tracks are left out.
     """
-    rows = workspace.db.execute(
-        "SELECT id, video_id, camera_id, track_id, start_frame, end_frame FROM tracklets ORDER BY video_id, start_frame"
-    ).fetchall()
+    rows = workspace.track_spans()
     tracks: dict[tuple[int, int], list[tuple]] = {}
     for row in rows:
         tracks.setdefault((row[1], row[3]), []).append(row)

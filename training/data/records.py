@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -12,6 +10,7 @@ import cv2
 import numpy as np
 
 from reid_core.errors import UserError
+from reid_core.store.footage import read_crops
 
 
 class DatasetLayoutError(UserError, ValueError):
@@ -54,8 +53,7 @@ class WorkspaceCrops:
         return len(self.frames)
 
     def read(self, indices: list[int]) -> list[np.ndarray]:
-        with closing(sqlite3.connect(f"file:{self.database}?mode=ro", uri=True)) as conn:
-            rows = dict(conn.execute("SELECT frame, jpeg FROM crops WHERE tracklet_id = ?", [self.tracklet_id]))
+        rows = read_crops(self.database, self.tracklet_id)
         images = [cv2.imdecode(np.frombuffer(rows[self.frames[i]], np.uint8), cv2.IMREAD_COLOR) for i in indices]
         return [cv2.cvtColor(image, cv2.COLOR_BGR2RGB) for image in images]
 

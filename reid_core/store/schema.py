@@ -1,0 +1,177 @@
+"""Tables, indexes and the checks that decide whether a SQLite file is a workspace we can open."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from reid_core.errors import UserError
+
+DB_NAME = "workspace.sqlite"
+APP_ID = "rru-reid-workspace"
+SCHEMA_VERSION = 1
+
+
+class WorkspaceError(UserError):
+    """A workspace that cannot be opened or used; the message names the file."""
+
+
+TABLES: dict[str, dict] = {
+    "meta": {"columns": {"key": str, "value": str}, "pk": "key"},
+    "cameras": {"columns": {"id": int, "name": str}, "pk": "id"},
+    "videos": {
+        "columns": {
+            "id": int,
+            "camera_id": int,
+            "path": str,
+            "content_hash": str,
+            "fps": float,
+            "frame_count": int,
+            "width": int,
+            "height": int,
+            "start_time": float,
+            "frames_processed": int,
+            "params": str,
+            "added_at": float,
+        },
+        "pk": "id",
+        "foreign_keys": [("camera_id", "cameras", "id")],
+    },
+    "tracklets": {
+        "columns": {
+            "id": int,
+            "video_id": int,
+            "camera_id": int,
+            "track_id": int,
+            "start_frame": int,
+            "end_frame": int,
+            "start_time": float,
+            "end_time": float,
+            "length": int,
+        },
+        "pk": "id",
+        "foreign_keys": [("video_id", "videos", "id"), ("camera_id", "cameras", "id")],
+    },
+    "boxes": {
+        "columns": {
+            "tracklet_id": int,
+            "frame": int,
+            "x1": float,
+            "y1": float,
+            "x2": float,
+            "y2": float,
+            "score": float,
+        },
+        "pk": ("tracklet_id", "frame"),
+        "foreign_keys": [("tracklet_id", "tracklets", "id")],
+    },
+    "crops": {
+        "columns": {"tracklet_id": int, "frame": int, "jpeg": bytes},
+        "pk": ("tracklet_id", "frame"),
+        "foreign_keys": [("tracklet_id", "tracklets", "id")],
+    },
+    "models": {
+        "columns": {
+            "id": str,
+            "name": str,
+            "path": str,
+            "backbone": str,
+            "feature_dim": int,
+            "config": str,
+            "created_at": float,
+        },
+        "pk": "id",
+    },
+    "embeddings": {
+        "columns": {"tracklet_id": int, "model_id": str, "dim": int, "vector": bytes},
+        "pk": ("tracklet_id", "model_id"),
+        "foreign_keys": [("tracklet_id", "tracklets", "id"), ("model_id", "models", "id")],
+    },
+    "gate_maps": {  # channel mean of the RRU update gate per embedded frame, float16 T×h×w
+        "columns": {"tracklet_id": int, "model_id": str, "frames": str, "height": int, "width": int, "data": bytes},
+        "pk": ("tracklet_id", "model_id"),
+        "foreign_keys": [("tracklet_id", "tracklets", "id"), ("model_id", "models", "id")],
+    },
+    "identities": {"columns": {"id": int, "name": str, "created_at": float}, "pk": "id"},
+    "identity_tracklets": {
+        "columns": {"identity_id": int, "tracklet_id": int},
+        "pk": ("identity_id", "tracklet_id"),
+        "foreign_keys": [("identity_id", "identities", "id"), ("tracklet_id", "tracklets", "id")],
+    },
+    "matches": {  # operator verdicts on (query, candidate) pairs: the labels retraining uses
+        "columns": {
+            "id": int,
+            "query_tracklet_id": int,
+            "match_tracklet_id": int,
+            "verdict": str,
+            "similarity": float,
+            "model_id": str,
+            "created_at": float,
+        },
+        "pk": "id",
+        "foreign_keys": [("query_tracklet_id", "tracklets", "id"), ("match_tracklet_id", "tracklets", "id")],
+    },
+}
+INDEXES = [
+    ("tracklets", ["camera_id"]),
+    ("tracklets", ["video_id"]),
+    ("embeddings", ["model_id"]),
+    ("videos", ["content_hash"]),
+]
+
+TRACKLET_SELECT = (
+    "SELECT t.id, t.video_id, t.camera_id, c.name, t.track_id, t.start_frame, t.end_frame, "
+    "t.start_time, t.end_time, t.length FROM tracklets t JOIN cameras c ON c.id = t.camera_id"
+)
+
+
+@dataclass(frozen=True)
+class TrackletRow:
+    id: int
+    video_id: int
+    camera_id: int
+    camera: str
+    track_id: int
+    start_frame: int
+    end_frame: int
+    start_time: float
+    end_time: float
+    length: int
+
+
+def create_schema_if_empty(db: sqlite_utils.Database) -> None:
+    """Create the tables under the write lock, re-checking inside it: another process
+    (the CLI beside the app, say) may be creating the same new workspace right now."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if not db.table_names():
+            for name, spec in TABLES.items():
+                db[name].create(spec["columns"], pk=spec["pk"], foreign_keys=spec.get("foreign_keys"))
+            for table, columns in INDEXES:
+                db[table].create_index(columns)
+            db["meta"].insert_all(
+                [{"key": "app", "value": APP_ID}, {"key": "schema_version", "value": str(SCHEMA_VERSION)}]
+            )
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def check_or_create_schema(db: sqlite_utils.Database, path: object) -> None:
+    """Create a new workspace's tables, or raise ``WorkspaceError`` for a file we must not touch."""
+    if not db.table_names():
+        create_schema_if_empty(db)
+    tables = set(db.table_names())
+    meta = dict(db.execute("SELECT key, value FROM meta").fetchall()) if "meta" in tables else {}
+    if meta.get("app") != APP_ID:
+        raise WorkspaceError(f"{path}: not a re-ID workspace (foreign SQLite database)")
+    version = int(meta.get("schema_version", "0"))
+    if version > SCHEMA_VERSION:
+        raise WorkspaceError(
+            f"{path}: workspace schema version {version} is newer than this program's {SCHEMA_VERSION}; "
+            "update the program"
+        )
+    if version < SCHEMA_VERSION:
+        raise WorkspaceError(f"{path}: workspace schema version {version} is too old to open")
