@@ -2,7 +2,7 @@
 
 Runs the reliability suite's table (tests/reliability/cases.py) against the real CLI, the full
 disk cases (a small tmpfs, where a mount namespace is allowed), embed killed with SIGKILL at
-3, 6 and 9 s then rerun, two ingest processes on one workspace, and the main commands under
+3, 6 and 9 s then rerun, two ingest processes on one workspace, Ctrl-C in ingest, and the main commands under
 strace (where strace runs), and prints per group and in total: cases tried, cases that went
 wrong, tracebacks for bad input, code executions from data files, stored rows lost and network
 attempts. Run: python bench/bench_reliability.py [--skip-trace] [--skip-full-disk]
@@ -24,6 +24,7 @@ from tests.reliability.cases import (
     build_base,
     full_disk_outcome,
     full_disk_problem,
+    interrupted_ingest_outcome,
     killed_embed_outcome,
     prepare,
     run_case,
@@ -63,6 +64,7 @@ def main() -> None:
         for seconds in (3.0, 6.0, 9.0):
             outcomes.append(killed_embed_outcome(base, root / f"kill-{seconds}", seconds))
         outcomes.append(two_writers_outcome(base, root / "writers"))
+        outcomes.append(interrupted_ingest_outcome(base, root / "ctrl-c"))
         for o in outcomes:
             row = totals[o.case.group]
             row["tried"] += 1

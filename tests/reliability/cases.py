@@ -15,6 +15,7 @@ import os
 import pickle
 import shlex
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -522,7 +523,8 @@ def killed_embed_outcome(base: Path, folder: Path, seconds: float) -> Outcome:
     those of an uninterrupted run (``base`` was embedded without interruption)."""
     workspace = unembedded_copy(base, folder)
     before = row_counts(workspace)
-    process = subprocess.Popen(_cli(["embed", workspace, "--device", "cpu"]), env=_cli_env(), stderr=subprocess.DEVNULL)
+    embed = _cli(["embed", workspace, "--device", "cpu"])
+    process = subprocess.Popen(embed, env=_cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         process.wait(timeout=seconds)
     except subprocess.TimeoutExpired:
@@ -532,7 +534,6 @@ def killed_embed_outcome(base: Path, folder: Path, seconds: float) -> Outcome:
     outcome = Outcome(case, process.returncode, [])
     after_kill = row_counts(workspace)
     outcome.rows_lost = sum(max(n - after_kill.get(t, 0), 0) for t, n in before.items())
-    embed = _cli(["embed", workspace, "--device", "cpu"])
     rerun = subprocess.run(embed, env=_cli_env(), capture_output=True, text=True)
     if rerun.returncode != 0 or "Traceback" in rerun.stderr:
         outcome.traceback = rerun.stderr if "Traceback" in rerun.stderr else ""
@@ -553,7 +554,12 @@ def two_writers_outcome(base: Path, folder: Path) -> Outcome:
     before = row_counts(workspace)
     clips = [cut_clip(folder / f"writer{n}.avi", start, 12, source=DEMO_VIDEO) for n, start in enumerate((300, 600))]
     processes = [
-        subprocess.Popen(_cli(["ingest", workspace, clip, *FAST_INGEST]), env=_cli_env(), stderr=subprocess.PIPE)
+        subprocess.Popen(
+            _cli(["ingest", workspace, clip, *FAST_INGEST]),
+            env=_cli_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         for clip in clips
     ]
     errors = [p.communicate(timeout=600)[1].decode(errors="replace") for p in processes]
@@ -565,6 +571,36 @@ def two_writers_outcome(base: Path, folder: Path) -> Outcome:
         outcome.problems.append(f"a writer failed: {[e[-400:] for e in errors]}")
     if after["videos"] != before["videos"] + 2:
         outcome.problems.append(f"expected both videos stored: {before} -> {after}")
+    if outcome.rows_lost:
+        outcome.problems.append(f"{outcome.rows_lost} rows lost")
+    return outcome
+
+
+def interrupted_ingest_outcome(base: Path, folder: Path) -> Outcome:
+    """Ctrl-C (SIGINT) in the middle of ``reid ingest``: exit 130, one line, no traceback, nothing
+    stored before is lost (that a rerun then completes is the kill -9 cases' and test_ingest's job)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    workspace = folder / "ws"
+    shutil.copytree(base, workspace)
+    before = row_counts(workspace)
+    clip = cut_clip(folder / "long.avi", 200, 60, source=DEMO_VIDEO)
+    command = _cli(["ingest", workspace, clip, *FAST_INGEST])
+    process = subprocess.Popen(command, env=_cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    seen = ""
+    while "frame" not in seen and process.poll() is None:  # the progress bar: tracking has begun
+        seen += process.stderr.read(1)
+    process.send_signal(signal.SIGINT)
+    stderr = seen + process.communicate(timeout=300)[1]
+    lines = [line.rsplit("\r", 1)[-1] for line in stderr.splitlines() if "error:" in line]
+    case = Case("Ctrl-C", "ingest interrupted by SIGINT", lambda i: [], 130, "interrupted")
+    outcome = Outcome(case, process.returncode, lines, stderr if "Traceback" in stderr else "")
+    after = row_counts(workspace)
+    outcome.rows_lost = sum(max(n - after.get(t, 0), 0) for t, n in before.items())
+    if process.returncode != 130 or len(lines) != 1 or "interrupted" not in lines[0]:
+        outcome.problems.append(f"expected exit 130 and one 'interrupted' line: {process.returncode} {stderr[-500:]}")
+    if outcome.traceback:
+        outcome.problems.append("traceback:\n" + stderr[-1500:])
     if outcome.rows_lost:
         outcome.problems.append(f"{outcome.rows_lost} rows lost")
     return outcome

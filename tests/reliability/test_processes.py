@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from tests.reliability.cases import killed_embed_outcome, two_writers_outcome
+from tests.reliability.cases import interrupted_ingest_outcome, killed_embed_outcome, two_writers_outcome
 
 
 @pytest.mark.slow
@@ -19,4 +19,10 @@ def test_embed_killed_at_a_random_moment_then_rerun_equals_an_uninterrupted_run(
 @pytest.mark.slow
 def test_two_ingest_processes_on_one_workspace(base_workspace, tmp_path) -> None:  # type: ignore[no-untyped-def]
     outcome = two_writers_outcome(base_workspace[0], tmp_path)
+    assert outcome.ok, "\n".join(outcome.problems)
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_ingest_is_one_line_and_keeps_what_is_stored(base_workspace, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    outcome = interrupted_ingest_outcome(base_workspace[0], tmp_path)
     assert outcome.ok, "\n".join(outcome.problems)
