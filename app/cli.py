@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import sys
 from collections import Counter
 from pathlib import Path
+
+from app.arguments import OneLineParser, count_int, finite_float, positive_int
 
 # Commands import what they need inside their functions: `reid --help` and `reid query` must not
 # pay for torch, Qt or the detector (seconds) to print a table.
@@ -23,6 +26,7 @@ def _ingest(args: argparse.Namespace) -> int:
     from app.pipeline.ingest import ingest_videos
     from detector.person_tracker import DetectorParams
     from detector.tracklets import TrackletParams
+    from reid_core.errors import EXIT_BAD_INPUT
     from reid_core.workspace import Workspace
 
     detector = DetectorParams(weights=Path(args.detector), tracker=args.tracker, device=args.detector_device)
@@ -40,17 +44,19 @@ def _ingest(args: argparse.Namespace) -> int:
 
     with Workspace(args.workspace) as workspace:
         start_times = {path: args.start_time for path in args.videos} if args.start_time is not None else None
-        outcomes = ingest_videos(
-            workspace,
-            args.videos,
-            camera=args.camera,
-            detector=detector,
-            tracklet_params=params,
-            start_times=start_times,
-            progress=progress,
-        )
-        for bar in bars.values():
-            bar.close()
+        try:
+            outcomes = ingest_videos(
+                workspace,
+                args.videos,
+                camera=args.camera,
+                detector=detector,
+                tracklet_params=params,
+                start_times=start_times,
+                progress=progress,
+            )
+        finally:  # an error line must start on a line of its own
+            for bar in bars.values():
+                bar.close()
         per_camera = Counter({t.camera: 0 for t in workspace.tracklets()})
         per_camera.update(t.camera for t in workspace.tracklets())
     if args.events:
@@ -66,7 +72,7 @@ def _ingest(args: argparse.Namespace) -> int:
     errors = [o for o in outcomes if o.status == "failed"]
     for o in errors:
         print(f"error: {o.error}", file=sys.stderr)
-    return 1 if errors else 0
+    return EXIT_BAD_INPUT if errors else 0
 
 
 def _embed(args: argparse.Namespace) -> int:
@@ -76,7 +82,7 @@ def _embed(args: argparse.Namespace) -> int:
     from app.pipeline.events import emit
     from reid_core.workspace import Workspace
 
-    bar = tqdm(desc="embedding", unit="tracklet", dynamic_ncols=True, disable=args.events)
+    bar = tqdm(desc="embedding", unit="tracklet", dynamic_ncols=True, disable=args.events, delay=0.5)
 
     def progress(done: int, total: int) -> None:
         if args.events:
@@ -84,9 +90,11 @@ def _embed(args: argparse.Namespace) -> int:
         bar.total = total
         bar.update(done - bar.n)
 
-    with Workspace(args.workspace, create=False) as workspace:
-        summary = embed_workspace(workspace, args.model, args.device, progress=progress)
-    bar.close()
+    try:
+        with Workspace(args.workspace, create=False) as workspace:
+            summary = embed_workspace(workspace, args.model, args.device, progress=progress)
+    finally:  # an error line must start on a line of its own
+        bar.close()
     print(
         f"model {summary.model_id} on {summary.device}: embedded {summary.embedded} tracklets "
         f"({summary.already_done} were already done)"
@@ -246,7 +254,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser for ``argv``: the training commands' own parsers only when one of them is asked for."""
     from resources import DEFAULT_DETECTOR, DEFAULT_REID_CHECKPOINT
 
-    parser = argparse.ArgumentParser(prog="reid", description="Video person re-identification across cameras")
+    parser = OneLineParser(prog="reid", description="Video person re-identification across cameras")
     commands = parser.add_subparsers(dest="command", required=True)
 
     ingest = commands.add_parser("ingest", help="detect, track and store people of videos as tracklets")
@@ -256,10 +264,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     ingest.add_argument("--detector", default=str(DEFAULT_DETECTOR), help="ultralytics weights (.pt/.onnx)")
     ingest.add_argument("--tracker", default="bytetrack", choices=["bytetrack", "botsort"])
     ingest.add_argument("--detector-device", default="cpu", help="device for YOLO (cpu, 0, cuda:0)")
-    ingest.add_argument("--stride", type=int, default=1, help="process every n-th frame")
-    ingest.add_argument("--min-length", type=int, default=8, help="drop tracklets with fewer boxes")
-    ingest.add_argument("--max-crops", type=int, default=32, help="crops kept per tracklet (0 = all)")
-    ingest.add_argument("--start-time", type=float, help="wall-clock start of these videos (s), for time filters")
+    ingest.add_argument("--stride", type=positive_int, default=1, help="process every n-th frame")
+    ingest.add_argument("--min-length", type=positive_int, default=8, help="drop tracklets with fewer boxes")
+    ingest.add_argument("--max-crops", type=count_int, default=32, help="crops kept per tracklet (0 = all)")
+    ingest.add_argument(
+        "--start-time", type=finite_float, help="wall-clock start of these videos (s), for time filters"
+    )
     ingest.add_argument("--events", action="store_true", help=argparse.SUPPRESS)
     ingest.set_defaults(run=_ingest)
 
@@ -272,16 +282,16 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     query = commands.add_parser("query", help="rank other cameras' tracklets against a tracklet")
     query.add_argument("workspace", type=Path)
-    query.add_argument("tracklets", nargs="+", type=int, help="one or more tracklet ids of the same person")
-    query.add_argument("--top", type=int, default=20)
+    query.add_argument("tracklets", nargs="+", type=positive_int, help="one or more tracklet ids of the same person")
+    query.add_argument("--top", type=positive_int, default=20, help="how many matches (at least 1)")
     query.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking (k1=20, k2=6, λ=0.3)")
     query.add_argument(
         "--combine", default="average", choices=["average", "best"], help="how several query tracklets are combined"
     )
     query.add_argument("--cameras", nargs="*", help="only these cameras")
     query.add_argument("--include-own-camera", action="store_true", help="also rank the query's own camera")
-    query.add_argument("--after", type=float, help="only tracklets ending after this time (s)")
-    query.add_argument("--before", type=float, help="only tracklets starting before this time (s)")
+    query.add_argument("--after", type=finite_float, help="only tracklets ending after this time (s)")
+    query.add_argument("--before", type=finite_float, help="only tracklets starting before this time (s)")
     query.add_argument("--model-id", help="which model's embeddings (default: the latest)")
     query.add_argument("--json", action="store_true", help="print JSON instead of a table")
     query.set_defaults(run=_query)
@@ -296,8 +306,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
             retrain.add_argument("--config", default="finetune.yaml", help="YAML file or a training/configs name")
         else:
             retrain.add_argument("--teacher", type=Path, help="OMZ re-ID IR (.xml) to anchor to (needs openvino)")
-        retrain.add_argument("--epochs", type=int)
-        retrain.add_argument("--seed", type=int)
+        retrain.add_argument("--epochs", type=positive_int)
+        retrain.add_argument("--seed", type=count_int)
         retrain.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config keys")
         retrain.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
         retrain.add_argument("--out", type=Path, help="write the model here instead of registering it")
@@ -319,25 +329,31 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="open the app on a demo workspace built from the shipped footage")
     demo.add_argument("workspace", type=Path, nargs="?", default=Path("demo_workspace"))
-    demo.add_argument("--queries", type=int, default=3, help="with --no-gui: how many example queries to show")
+    demo.add_argument("--queries", type=count_int, default=3, help="with --no-gui: how many example queries to show")
     demo.add_argument("--no-gui", action="store_true", help="run the flow on the command line instead of the app")
     demo.set_defaults(run=_demo)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run a command; a problem with the user's files is printed as one line naming the file (exit 2)."""
-    from detector.video import VideoError
-    from reid_core.checkpoint_io import CheckpointError
-    from reid_core.workspace import WorkspaceError
-    from training.data.records import DatasetLayoutError
+    """Run a command. Bad input and an unusable machine are one line, ``error: <file or value>:
+    <problem>``, with the exit codes of ``reid_core.errors``; only bugs show a traceback."""
+    from reid_core.errors import EXIT_INTERRUPTED, UserError, storage_error
 
     args = build_parser(argv).parse_args(argv)
     try:
         return int(args.run(args))
-    except (DatasetLayoutError, CheckpointError, WorkspaceError, VideoError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except UserError as exc:
+        error: UserError | None = exc
+    except (sqlite3.Error, OSError) as exc:  # a full disk, a read-only or locked workspace
+        error = storage_error(exc, getattr(args, "workspace", None) or "reid")
+        if error is None:
+            raise
+    except KeyboardInterrupt:
+        print("error: interrupted; what was already stored is kept", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(f"error: {error}", file=sys.stderr)
+    return error.exit_code
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import reid_core.airgap  # noqa: F401  (onnxruntime telemetry off before ultralytics loads it)
+
 CONFIG_DIR = Path(os.environ.get("REID_ULTRALYTICS_DIR", Path.home() / ".config" / "rru-reid" / "ultralytics"))
 
 os.environ.setdefault("YOLO_OFFLINE", "1")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from detector.offline import YOLO
+from detector.weights import DetectorError, checked_detector
+from reid_core.errors import ResourceError, one_line
 from resources import DEFAULT_DETECTOR
 
 PERSON_CLASS = 0
@@ -30,6 +33,20 @@ class DetectorParams:
     device: str = "cpu"
 
 
+def check_device(device: str) -> None:
+    """Refuse a GPU device on a machine without one, in one line (ultralytics would raise deep inside)."""
+    import torch
+
+    if device.strip().lower() not in ("cpu", "") and not torch.cuda.is_available():
+        raise ResourceError(f"--detector-device {device}: no CUDA GPU on this machine (use cpu)")
+
+
+def _first_sentence(exc: BaseException) -> str:
+    """A library's message without its advice to download things (the app never downloads)."""
+    text = one_line(exc).replace("ERROR ❌️ ", "").replace("ERROR ", "")
+    return text.split(" Recommended fix")[0].split(" Use an official")[0][:200]
+
+
 def _tracker_config(name: str):  # type: ignore[no-untyped-def]
     from ultralytics.utils import YAML, IterableSimpleNamespace
     from ultralytics.utils.checks import check_yaml
@@ -44,10 +61,18 @@ class PersonTracker:
 
     def __init__(self, params: DetectorParams = DetectorParams()) -> None:
         weights = Path(params.weights)
-        if not weights.is_file():
-            raise FileNotFoundError(f"{weights}: detector weights not found")
+        check_device(params.device)
+        loadable = checked_detector(weights)  # before ultralytics: it would unpickle a .pt
         self.params = params
-        self.model = YOLO(str(weights), task="detect")
+        try:
+            self.model = YOLO(str(loadable), task="detect")
+            self.detect(np.zeros((32, 32, 3), np.uint8))  # builds the backend now, so a bad graph fails here
+        except Exception as exc:  # ultralytics and onnxruntime raise many types for a file they cannot use
+            reason = _first_sentence(exc).replace(str(loadable), "it").replace(str(weights), "it")
+            raise DetectorError(f"{weights}: not a usable detector ({reason})") from exc
+        finally:
+            if loadable != weights:  # the checked private copy of a .pt: loaded, no longer needed
+                shutil.rmtree(loadable.parent, ignore_errors=True)
         _tracker_config(params.tracker)  # fail early on an unknown tracker name
         self._tracker = None
 

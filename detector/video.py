@@ -10,11 +10,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from reid_core.errors import UserError
+
 # A stream that ends this far before its declared length is treated as truncated.
 TRUNCATION_TOLERANCE = 0.02
 
 
-class VideoError(RuntimeError):
+class VideoError(UserError):
     """A video that cannot be ingested; the message names the file and the problem."""
 
 

@@ -19,7 +19,7 @@ from torch import nn
 from torchvision import models
 from torchvision.models.inception import InceptionAux
 
-from reid_core.checkpoint_io import CheckpointError, load_state_dict_file
+from reid_core.checkpoint_io import CheckpointError, load_state_dict_file, load_weights_into
 from reid_core.graph_net import GraphNet
 
 
@@ -67,7 +67,7 @@ class InceptionV3Backbone(Backbone):
         net = models.inception_v3(weights=None, aux_logits=True, init_weights=weights is None)
         if weights is not None:
             state = load_state_dict_file(weights)
-            net.load_state_dict(state, strict=False)  # fc/AuxLogits.fc are replaced anyway
+            load_weights_into(net, state, weights, optional=("fc.", "AuxLogits.fc."))  # heads are replaced anyway
         self.stem = nn.Sequential(
             net.Conv2d_1a_3x3,
             net.Conv2d_2a_3x3,

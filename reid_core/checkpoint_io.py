@@ -2,28 +2,50 @@
 
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import torch
 
+from reid_core.errors import UserError, one_line
 
-class CheckpointError(RuntimeError):
+OPTIONAL_SUFFIX = "num_batches_tracked"  # BatchNorm counters: absent from older torchvision checkpoints
+
+
+class CheckpointError(UserError):
     """A weights or checkpoint file that cannot be used; the message names the file."""
 
 
 def load_torch_file(path: str | Path) -> Any:
     """``torch.load`` restricted to plain data, with a clear error for a bad file."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise CheckpointError(f"{path}: no such file")
     import torch  # here, not at the top: commands that only catch CheckpointError must not pay for torch
 
+    if not path.is_file():
+        raise CheckpointError(f"{path}: not a file (a checkpoint is one .pt file)")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about old pickle protocols before refusing them
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt/foreign files
-        raise CheckpointError(f"{path}: not a readable PyTorch weights file ({type(exc).__name__}: {exc})") from exc
+        raise CheckpointError(f"{path}: not a readable PyTorch weights file ({weights_only_reason(exc)})") from exc
+
+
+def weights_only_reason(exc: BaseException) -> str:
+    """Why a ``weights_only`` load failed, in a few words: the code a pickle refers to, or the damage."""
+    text = str(exc)
+    code = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if code:
+        return f"it refers to code: {code.group(1)}"
+    detail = re.search(r"WeightsUnpickler error:(.+?)(Check the documentation|$)", text, re.DOTALL)
+    if detail:
+        return f"not plain data: {one_line(Exception(detail.group(1)))}"[:160]
+    return f"{type(exc).__name__}: {one_line(exc)}"[:160]
 
 
 def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
@@ -36,3 +58,22 @@ def load_state_dict_file(path: str | Path) -> dict[str, torch.Tensor]:
     if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
         raise CheckpointError(f"{path}: expected a state dict of tensors")
     return data
+
+
+def load_weights_into(
+    module: torch.nn.Module, state: dict[str, torch.Tensor], path: str | Path, optional: tuple[str, ...] = ()
+) -> None:
+    """Load ``state`` into ``module`` strictly: every name and shape must fit, except that keys
+    starting with one of ``optional`` may be absent. A foreign checkpoint is refused, naming the file."""
+    own = module.state_dict()
+    unexpected = [k for k in state if k not in own]
+    missing = [k for k in own if k not in state and not k.startswith(optional) and not k.endswith(OPTIONAL_SUFFIX)]
+    misshaped = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
+    if unexpected or missing or misshaped:
+        problems = [
+            f"{label}: {', '.join(keys[:3])}{' …' if len(keys) > 3 else ''}"
+            for label, keys in (("missing", missing), ("unexpected", unexpected), ("mis-shaped", misshaped))
+            if keys
+        ]
+        raise CheckpointError(f"{path}: weights do not fit {type(module).__name__} ({'; '.join(problems)})")
+    module.load_state_dict(state, strict=False)

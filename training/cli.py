@@ -11,6 +11,7 @@ import torch
 import yaml
 from tqdm import tqdm
 
+from app.arguments import count_int, positive_int
 from training.config import load_config
 from training.data.catalog import KINDS, SPLITS, has_splits, open_dataset
 from training.evaluation import EvalResult, mean_result
@@ -136,10 +137,10 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
     train = commands.add_parser("train", help="train a re-ID model on a benchmark or local dataset")
     add_dataset_arguments(train)
     train.add_argument("--config", default="rru_stim_lp.yaml", help="YAML file or a training/configs name")
-    train.add_argument("--split", type=int, default=0, help="which of the 10 splits (iLIDS-VID, PRID-2011)")
+    train.add_argument("--split", type=count_int, default=0, help="which of the 10 splits (iLIDS-VID, PRID-2011)")
     train.add_argument("--out", type=Path, help="run folder (default runs/DATASET-splitN-VARIANT)")
-    train.add_argument("--epochs", type=int)
-    train.add_argument("--seed", type=int)
+    train.add_argument("--epochs", type=positive_int)
+    train.add_argument("--seed", type=count_int)
     train.add_argument("--init", type=Path, help="start from this checkpoint instead of the backbone weights")
     train.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1")
     train.add_argument("--resume", action="store_true", help="continue from the run folder's last.pt")
@@ -153,7 +154,7 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--out", type=Path, default=Path("evaluation"))
     evaluate.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking")
     evaluate.add_argument("--ap", default="official", choices=["official", "mean_precision"])
-    evaluate.add_argument("--max-frames", type=int, help="frames per tracklet (evenly spaced; default all)")
+    evaluate.add_argument("--max-frames", type=positive_int, help="frames per tracklet (evenly spaced; default all)")
     evaluate.add_argument("--device", default="auto")
     evaluate.set_defaults(run=_evaluate)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
+from app.gui.error_dialog import install_error_dialogs
 from app.gui.main_window import MainWindow
 from app.pipeline.demo import DEMO_FPS, DEMO_VIEWS, demo_footage
 
@@ -27,6 +28,7 @@ def open_demo(window: MainWindow, folder: Path) -> None:
 def run_gui(workspace: Path | None = None, demo: bool = False) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     window = MainWindow()
+    install_error_dialogs(window)
     if demo:
         open_demo(window, workspace or Path("demo_workspace"))
     elif workspace is not None:

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.dialogs import AddVideosDialog, RetrainDialog, SettingsDialog
+from app.gui.error_dialog import show_error, user_error
 from app.gui.identities_panel import IdentitiesPanel
 from app.gui.jobs import Job, JobQueue
 from app.gui.jobs_panel import JobsPanel
@@ -35,6 +36,7 @@ from app.gui.tracklet_table import TrackletTableModel
 from app.pipeline.identities import confirm_match, identities, reject_match
 from app.pipeline.query import Match, active_model_id
 from app.pipeline.settings import load_settings, save_settings
+from reid_core.errors import UserError
 from reid_core.workspace import Workspace, WorkspaceError
 
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.m4v *.mpg);;All files (*)"
@@ -137,8 +139,11 @@ class MainWindow(QMainWindow):
     def open_workspace(self, folder: Path, create: bool = True) -> bool:
         try:
             workspace = Workspace(folder, create=create)
-        except WorkspaceError as exc:
-            QMessageBox.warning(self, "Cannot open workspace", str(exc))
+        except (UserError, OSError) as exc:  # not a workspace, newer schema, read-only or missing folder
+            error = user_error(exc)
+            if error is None:
+                raise
+            show_error(self, str(error))
             return False
         self.close_workspace()
         self.workspace = workspace
@@ -295,6 +300,8 @@ class MainWindow(QMainWindow):
         self.matches.refresh()
         if not ok and error == "cancelled" and (self.pending_videos() or self._unembedded()):
             self.jobs_panel.offer_resume(len(self.pending_videos()))
+        elif not ok and error != "cancelled":  # the job's own one-line errors, as the CLI printed them
+            show_error(self, "\n".join(line.removeprefix("error: ") for line in error.splitlines()))
         if not self.jobs.busy:
             # not counts(): that also counts every box, crop and embedding (seconds at a million tracklets)
             tracklets, videos = self.workspace.tracklet_count(), len(self.workspace.videos())

@@ -6,6 +6,7 @@ checkpoint share one id (they give the same vectors), and another checkpoint get
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ import torch
 
 from reid_core.checkpoint import file_digest, model_from_checkpoint, read_checkpoint
 from reid_core.embedder import Embedder
+from reid_core.errors import ResourceError, storage_error
 from reid_core.onnx_engine import MANIFEST, export_onnx, onnx_embedder
 from reid_core.store.vector_index import sync_index
 from reid_core.workspace import Workspace
@@ -41,7 +43,7 @@ def resolve_device(device: str, training: bool = False) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else ("cpu" if training else "onnx")
     if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("--device cuda asked for, but PyTorch sees no CUDA GPU")
+        raise ResourceError("--device cuda: no CUDA GPU on this machine (PyTorch sees none); use --device cpu")
     return device
 
 
@@ -56,8 +58,8 @@ class OpenedModel:
 
 def open_embedder(checkpoint: Path, device: str, onnx_cache: Path, chunk_size: int = 64) -> OpenedModel:
     """The embedder for a checkpoint on a resolved device (read once); ONNX graphs are exported once."""
+    data = read_checkpoint(checkpoint)  # first: it names a missing file or a folder in one line
     model_id = file_digest(checkpoint)
-    data = read_checkpoint(checkpoint)
     model = model_from_checkpoint(data, checkpoint)
     name = str(data.get("meta", {}).get("name", checkpoint.stem))
     if device == "onnx":
@@ -139,11 +141,17 @@ def embed_workspace(
         group = todo[start : start + TRACKLETS_PER_COMMIT]
         crops = [workspace.crops(tracklet_id) for tracklet_id in group]
         results = opened.embedder.embed_many([decode_crops(c) for c in crops])
-        with workspace.transaction():
-            for tracklet_id, tracklet_crops, result in zip(group, crops, results):
-                workspace.save_embedding(
-                    tracklet_id, model_id, result.unit_feature, [f for f, _ in tracklet_crops], result.heatmaps
-                )
+        try:
+            with workspace.transaction():
+                for tracklet_id, tracklet_crops, result in zip(group, crops, results):
+                    workspace.save_embedding(
+                        tracklet_id, model_id, result.unit_feature, [f for f, _ in tracklet_crops], result.heatmaps
+                    )
+        except (sqlite3.Error, OSError) as exc:  # the group rolled back; the groups before it stay
+            error = storage_error(exc, workspace.path)
+            if error is None:
+                raise
+            raise error from exc
         sync_index(workspace, model_id)  # the index follows each commit; a kill between them is caught on open
         done += len(group)
         if progress is not None:

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
+from reid_core.errors import UserError
+
 DB_NAME = "workspace.sqlite"
 APP_ID = "rru-reid-workspace"
 SCHEMA_VERSION = 1
 
 
-class WorkspaceError(RuntimeError):
+class WorkspaceError(UserError):
     """A workspace that cannot be opened or used; the message names the file."""
 
 

@@ -9,10 +9,11 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from reid_core.errors import UserError
 from reid_core.store.footage import read_crops
 
 
-class DatasetLayoutError(ValueError):
+class DatasetLayoutError(UserError, ValueError):
     """A dataset folder that does not have the expected layout; the message names what is missing."""
 
 

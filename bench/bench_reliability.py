@@ -1,0 +1,101 @@
+"""Reliability totals: every bad input of the table, a real full disk, and the network traced.
+
+Runs the reliability suite's table (tests/reliability/cases.py) against the real CLI, the full
+disk cases (a small tmpfs, where a mount namespace is allowed), embed killed with SIGKILL at
+3, 6 and 9 s then rerun, two ingest processes on one workspace, Ctrl-C in ingest, and the main commands under
+strace (where strace runs), and prints per group and in total: cases tried, cases that went
+wrong, tracebacks for bad input, code executions from data files, stored rows lost and network
+attempts. Run: python bench/bench_reliability.py [--skip-trace] [--skip-full-disk]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.reliability.cases import (
+    CASES,
+    build_base,
+    full_disk_outcome,
+    full_disk_problem,
+    interrupted_ingest_outcome,
+    killed_embed_outcome,
+    prepare,
+    run_case,
+    two_writers_outcome,
+)
+from tests.reliability.network_trace import app_commands, strace_problem, traced_commands
+
+COLUMNS = ("tried", "wrong", "tracebacks", "code runs", "rows lost", "net attempts")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--skip-trace", action="store_true", help="do not run the commands under strace")
+    parser.add_argument("--skip-full-disk", action="store_true", help="do not mount a small tmpfs")
+    args = parser.parse_args()
+    totals: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COLUMNS, 0))
+    notes: list[str] = []
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        base, clip = build_base(root / "base")
+        outcomes = []
+        for n, case in enumerate(CASES):
+            reason = case.when()
+            if reason:
+                notes.append(f"skipped {case.group}/{case.name}: {reason}")
+                continue
+            outcomes.append(run_case(case, prepare(base, clip, root / f"case{n}")))
+        problem = None if not args.skip_full_disk else "--skip-full-disk"
+        problem = problem or full_disk_problem()
+        for kind in ("embed", "ingest"):
+            if problem:
+                notes.append(f"skipped full disk during {kind}: {problem}")
+            else:
+                (root / f"disk-{kind}").mkdir()
+                outcomes.append(full_disk_outcome(kind, base, root / f"disk-{kind}"))
+        for seconds in (3.0, 6.0, 9.0):
+            outcomes.append(killed_embed_outcome(base, root / f"kill-{seconds}", seconds))
+        outcomes.append(two_writers_outcome(base, root / "writers"))
+        outcomes.append(interrupted_ingest_outcome(base, root / "ctrl-c"))
+        for o in outcomes:
+            row = totals[o.case.group]
+            row["tried"] += 1
+            row["wrong"] += not o.ok
+            row["tracebacks"] += bool(o.traceback)
+            row["code runs"] += o.code_ran
+            row["rows lost"] += o.rows_lost
+            for line in o.problems:
+                notes.append(f"WRONG {o.case.group}/{o.case.name}: {line[:300]}")
+        problem = None if not args.skip_trace else "--skip-trace"
+        problem = problem or strace_problem()
+        if problem:
+            notes.append(f"network not traced: {problem}")
+        else:
+            (root / "trace").mkdir()
+            for command, (code, attempts, _) in traced_commands(root / "trace", app_commands(root / "trace")).items():
+                row = totals["network (strace)"]
+                row["tried"] += 1
+                row["wrong"] += code != 0 or bool(attempts)
+                row["net attempts"] += len(attempts)
+                if code != 0 or attempts:
+                    notes.append(f"WRONG reid {command[:60]}: exit {code}, network attempts {attempts[:2]}")
+    print(f"{'group':<20}" + "".join(f"{c:>14}" for c in COLUMNS))
+    for group, row in totals.items():
+        print(f"{group:<20}" + "".join(f"{row[c]:>14}" for c in COLUMNS))
+    total = {c: sum(row[c] for row in totals.values()) for c in COLUMNS}
+    print(f"{'total':<20}" + "".join(f"{total[c]:>14}" for c in COLUMNS))
+    for note in notes:
+        print(note)
+    print(f"({time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

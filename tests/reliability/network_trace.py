@@ -1,0 +1,73 @@
+"""Running a command with its network system calls traced (strace), and reading the trace.
+
+A network attempt is a ``connect``/``send*``/``bind`` on an internet socket (AF_INET, AF_INET6:
+TCP, UDP, DNS to port 53). Local sockets (AF_UNIX: the name-service cache daemon answers user
+lookups such as ``pwd.getpwuid`` there; AF_NETLINK) and merely creating a socket are not traffic.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+TRACED = "connect,sendto,sendmsg,sendmmsg,bind"
+ATTEMPT = re.compile(r"\b(connect|sendto|sendmsg|sendmmsg|bind)\(.*AF_INET6?\b")
+
+
+def strace_problem() -> str | None:
+    """Why tracing cannot run here (None when it can): strace missing or ptrace not permitted."""
+    if shutil.which("strace") is None:
+        return "strace is not installed (Debian: apt-get install -y strace)"
+    probe = subprocess.run(["strace", "-f", "-e", f"trace={TRACED}", "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        return f"strace cannot trace here: {probe.stderr.strip()[:200]}"
+    return None
+
+
+def traced_run(command: list[str], log: Path, **kwargs) -> subprocess.CompletedProcess:  # type: ignore[no-untyped-def]
+    """Run ``command`` under ``strace -f`` with its network calls written to ``log``."""
+    return subprocess.run(
+        ["strace", "-f", "-qq", "-e", f"trace={TRACED}", "-o", str(log), *command],
+        capture_output=True,
+        text=True,
+        **kwargs,
+    )
+
+
+def network_attempts(log: Path) -> list[str]:
+    """The trace lines that are attempts to reach the network."""
+    return [line.strip() for line in log.read_text(errors="replace").splitlines() if ATTEMPT.search(line)]
+
+
+def traced_commands(folder: Path, commands: list[list[str]]) -> dict[str, tuple[int, list[str], str]]:
+    """Run each ``reid`` command under strace, in order, without the offline variables set from
+    outside (the app must set them itself); {command line: (exit code, network attempts, stderr)}."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    for name in ("ORT_DISABLE_TELEMETRY", "YOLO_OFFLINE", "YOLO_AUTOINSTALL"):
+        env.pop(name, None)
+    results = {}
+    for n, args in enumerate(commands):
+        log = folder / f"trace-{n}.txt"
+        done = traced_run([sys.executable, "-m", "app.cli", *args], log, env=env, cwd=folder, timeout=600)
+        results[" ".join(args)] = (done.returncode, network_attempts(log), done.stderr)
+    return results
+
+
+def app_commands(folder: Path) -> list[list[str]]:
+    """The commands traced: ingest two short clips, embed, query with re-ranking, adapt one iteration."""
+    from detector.video import cut_clip
+    from resources import DEMO_VIDEO
+
+    workspace = str(folder / "ws")
+    clips = [str(cut_clip(folder / f"cam{i}.avi", start, 20, DEMO_VIDEO)) for i, start in enumerate((100, 500))]
+    quick = ["--epochs", "1", "--device", "cpu", "--set", "iterations_per_epoch=1", "frames_per_clip=2"]
+    return [
+        ["ingest", workspace, *clips, "--min-length", "4"],  # camera = file name: cam0, cam1
+        ["embed", workspace, "--device", "cpu"],
+        ["query", workspace, "1", "--top", "3", "--rerank"],
+        ["adapt", workspace, "--out", str(folder / "adapted.pt"), *quick],
+    ]
