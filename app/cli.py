@@ -6,6 +6,7 @@ import argparse
 import sqlite3
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from app.arguments import OneLineParser, count_int, finite_float, positive_int
@@ -145,28 +146,22 @@ def _retrain(args: argparse.Namespace) -> int:
     from training.cli import parse_overrides
     from training.config import load_config
 
-    labels = "confirmed"
     config = load_config(args.config, epochs=args.epochs, seed=args.seed, **parse_overrides(args.set))
-
-    def progress(step: dict) -> None:
-        if args.events:
-            emit("progress", **({"stage": "train"} | step))
-
     result = retrain_workspace(
         args.workspace,
         config,
-        labels,
+        "confirmed",
         start_from=args.start_from,
         device=args.device,
         out=args.out,
         embed=args.embed,
-        progress=progress,
+        progress=_training_events(args),
         show_progress=not args.events,
     )
     last = result.history[-1] if result.history else {}
     print(
-        f"trained on {result.identities} {'identities' if labels == 'confirmed' else 'tracks'} "
-        f"({result.tracklets} tracklets), final mean loss {last.get('total', float('nan')):.3f}"
+        f"trained on {result.identities} identities ({result.tracklets} tracklets), "
+        f"final mean loss {last.get('total', float('nan')):.3f}"
     )
     print(f"model: {result.checkpoint}" + (f" (registered as {result.model_id})" if result.model_id else ""))
     if args.events:
@@ -174,24 +169,36 @@ def _retrain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _training_events(args: argparse.Namespace) -> Callable[[dict], None]:
+    """Training progress as ``--events`` lines for the app (nothing on a terminal)."""
+
+    def progress(step: dict) -> None:
+        if args.events:
+            from app.pipeline.events import emit
+
+            emit("progress", **({"stage": "train"} | step))
+
+    return progress
+
+
 def _adapt(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from app.pipeline.events import emit
     from app.pipeline.retrain import adapt_workspace
+    from reid_core.errors import UserError
     from training.adapt import AdaptConfig
     from training.cli import parse_overrides
 
-    config = replace(AdaptConfig(), **parse_overrides(args.set))
-    if args.epochs is not None:
-        config = replace(config, epochs=args.epochs)
-    if args.seed is not None:
-        config = replace(config, seed=args.seed)
-
-    def progress(step: dict) -> None:
-        if args.events:
-            emit("progress", **({"stage": "train"} | step))
-
+    overrides = parse_overrides(args.set) | {
+        key: value for key, value in (("epochs", args.epochs), ("seed", args.seed)) if value is not None
+    }
+    unknown = sorted(set(overrides) - set(AdaptConfig.__dataclass_fields__))
+    if unknown:
+        raise UserError(
+            f"--set {unknown[0]}: not an adapt setting (known: {', '.join(AdaptConfig.__dataclass_fields__)})"
+        )
+    config = replace(AdaptConfig(), **overrides)
     result = adapt_workspace(
         args.workspace,
         config,
@@ -200,7 +207,7 @@ def _adapt(args: argparse.Namespace) -> int:
         out=args.out,
         embed=args.embed,
         teacher_xml=args.teacher,
-        progress=progress,
+        progress=_training_events(args),
     )
     outcome = result.outcome
     if not outcome.accepted:

@@ -64,7 +64,7 @@ def app_commands(folder: Path) -> list[list[str]]:
 
     workspace = str(folder / "ws")
     clips = [str(cut_clip(folder / f"cam{i}.avi", start, 20, DEMO_VIDEO)) for i, start in enumerate((100, 500))]
-    quick = ["--epochs", "1", "--device", "cpu", "--set", "iterations_per_epoch=1", "frames_per_clip=2"]
+    quick = ["--epochs", "1", "--device", "cpu", "--set", "iterations_per_epoch=1", "clip_length=2"]
     return [
         ["ingest", workspace, *clips, "--min-length", "4"],  # camera = file name: cam0, cam1
         ["embed", workspace, "--device", "cpu"],
