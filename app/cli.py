@@ -150,7 +150,6 @@ def _retrain(args: argparse.Namespace) -> int:
     result = retrain_workspace(
         args.workspace,
         config,
-        "confirmed",
         start_from=args.start_from,
         device=args.device,
         out=args.out,

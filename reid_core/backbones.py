@@ -189,9 +189,18 @@ class OmzReid0287Backbone(Backbone):
     )
     PROGRAM = "omz_reid_0287.json"
 
+    @classmethod
+    def program(cls) -> dict:
+        """The packaged architecture; its output is the IR layer the backbone ends at (``map_layer``)."""
+        return json.loads(resources.files("reid_core.graphs").joinpath(cls.PROGRAM).read_text())
+
+    @classmethod
+    def map_layer(cls) -> int:
+        return int(cls.program()["output"][0])
+
     def __init__(self, weights: str | Path | None = None) -> None:
         super().__init__()
-        program = json.loads(resources.files("reid_core.graphs").joinpath(self.PROGRAM).read_text())
+        program = self.program()
         constants = None
         if weights is not None and Path(weights).suffix == ".xml":
             from reid_core.openvino_ir import read_ir

@@ -161,7 +161,7 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
     distill = commands.add_parser("distill", help="distil a teacher re-ID network into RRU+STIM (the default's recipe)")
     distill.add_argument("workspaces", nargs="+", type=Path, help="ingested workspaces whose tracklets to learn from")
     distill.add_argument("--teacher", type=Path, required=True, help="OpenVINO IR .xml of an OMZ re-ID model")
-    distill.add_argument("--map-layer", type=int, default=862, help="IR layer the student's backbone ends at")
+    distill.add_argument("--map-layer", type=int, help="IR layer the student's backbone ends at (default: its cut)")
     distill.add_argument("--cameras", nargs="*", help="only these cameras")
     distill.add_argument("--out", type=Path, required=True)
     distill.add_argument("--seed", type=int)

@@ -102,7 +102,6 @@ def build_cache(
     rng = np.random.default_rng([config.seed, 1])
     cache = CropCache()
     for index, (camera, crops) in enumerate(tracklets):
-        crops = [cv2.resize(c, (128, 256), interpolation=cv2.INTER_LINEAR) for c in crops]
         maps, embeddings = teacher(crops)
         views = [pool(maps)]
         for _ in range(config.views - 1):

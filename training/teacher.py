@@ -11,12 +11,15 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 
+from reid_core.backbones import OmzReid0287Backbone
 from reid_core.graph_net import GraphNet
 from reid_core.openvino_ir import read_ir
 
+INPUT_SIZE = (128, 256)  # (width, height) the OMZ IR takes
 LICENCE = "Apache-2.0 (Intel Open Model Zoo); trained by Intel on research-only data (MSMT17 / Market-1501)"
 
 
@@ -25,9 +28,10 @@ def sha256_of(path: Path) -> str:
 
 
 class Teacher:
-    def __init__(self, xml: str | Path, map_layer: int) -> None:
+    def __init__(self, xml: str | Path, map_layer: int | None = None) -> None:
+        """``map_layer``: where the student's backbone ends (default: the packaged backbone's cut)."""
         self.xml = Path(xml)
-        self.map_layer = map_layer
+        self.map_layer = map_layer if map_layer is not None else OmzReid0287Backbone.map_layer()
         self.record = {
             "teacher": self.xml.stem,
             "teacher_sha256": {p.name: sha256_of(p) for p in (self.xml, self.xml.with_suffix(".bin"))},
@@ -59,8 +63,9 @@ class Teacher:
         raise ValueError(f"{self.xml}: no layer {self.map_layer}")
 
     def __call__(self, crops: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """RGB uint8 crops at 256×128 → (maps N×C×h×w float16, unit embeddings N×D float32)."""
-        bgr = np.stack([c[:, :, ::-1].transpose(2, 0, 1) for c in crops]).astype(np.float32)
+        """RGB uint8 crops (resized to the IR's 256×128) → (maps N×C×h×w float16, unit embeddings N×D float32)."""
+        sized = [cv2.resize(c, INPUT_SIZE, interpolation=cv2.INTER_LINEAR) for c in crops]
+        bgr = np.stack([c[:, :, ::-1].transpose(2, 0, 1) for c in sized]).astype(np.float32)
         if self._compiled is not None:
             maps, embeddings = [], []
             for image in bgr:  # the IR's reshapes are fixed to batch 1

@@ -1,8 +1,8 @@
 """The operator's retraining loop: fine-tune on a workspace, keep the model in it, register it.
 
-Two sources of labels: the identities the operator confirmed (``finetune``), or the tracks
-themselves without any label (``adapt``: one track is one person, tracks overlapping in time
-in one video are different people). The new checkpoint is copied into the workspace's
+Two sources of learning: the identities the operator confirmed (``finetune``, the Trainer), or
+the tracks themselves without any label (``adapt``, ``training.adapt``: refused when its
+self-check says the model got worse). The new checkpoint is copied into the workspace's
 ``models/`` folder so the workspace stays self-contained, then registered as one of its models.
 """
 
@@ -13,24 +13,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
-import cv2
 import numpy as np
 import torch
 
 from app.pipeline.embed import decode_crops, embed_workspace, register_checkpoint, resolve_device
 from app.pipeline.query import active_model_path
-from reid_core.checkpoint import load_model, read_checkpoint, save_checkpoint
+from reid_core.checkpoint import model_from_checkpoint, read_checkpoint, save_checkpoint
 from reid_core.workspace import Workspace
 from resources import DEFAULT_REID_CHECKPOINT
 from training.adapt import AdaptConfig, AdaptOutcome, adapt, tracklet_maps
 from training.config import TrainConfig
 from training.data.catalog import open_dataset
 from training.trainer import Trainer
-
-Labels = Literal["confirmed", "tracks"]
-DATASET_KIND: dict[str, str] = {"confirmed": "workspace", "tracks": "workspace-tracks"}
 
 
 @dataclass
@@ -50,7 +45,6 @@ def base_checkpoint(workspace: Workspace) -> Path:
 def retrain_workspace(
     folder: str | Path,
     config: TrainConfig,
-    labels: Labels = "confirmed",
     start_from: str | Path | None = None,
     device: str = "auto",
     out: str | Path | None = None,
@@ -58,17 +52,16 @@ def retrain_workspace(
     progress: Callable[[dict], None] | None = None,
     show_progress: bool = True,
 ) -> RetrainResult:
-    """Train, then either write the model to ``out`` or keep it in the workspace (and embed with it)."""
+    """Fine-tune on the confirmed identities, then write the model to ``out`` or keep it in the workspace."""
     folder = Path(folder)
     device = resolve_device(device, training=True)
     if device == "onnx":
         raise ValueError("training runs on PyTorch: use device auto, cpu or cuda")
-    dataset = open_dataset(DATASET_KIND[labels], folder)
+    dataset = open_dataset("workspace", folder)
     with Workspace(folder, create=False) as workspace:
         start = Path(start_from) if start_from is not None else base_checkpoint(workspace)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    name = f"{'finetune' if labels == 'confirmed' else 'adapt'}-{stamp}"
-    units = "identities" if labels == "confirmed" else "tracks"
+    name = f"finetune-{stamp}"
     run_dir = folder / "training" / name
     trainer = Trainer(
         config,
@@ -78,7 +71,7 @@ def retrain_workspace(
         device=device,
         show_progress=show_progress,
         progress=progress,
-        run_name=f"{name} from {start.name} on {len(dataset.train_ids)} {units}",
+        run_name=f"{name} from {start.name} on {len(dataset.train_ids)} identities",
     )
     result = trainer.run()
     model_id = None
@@ -130,15 +123,16 @@ def adapt_workspace(
             for row in rows
         ]
     tracklets = [t for t in tracklets if len(t[3]) >= 2]
-    model = load_model(start).eval()
+    start_data = read_checkpoint(start)  # read once: the model and its recipe
+    model = model_from_checkpoint(start_data, start).eval()
     log(f"adapting {start.name} to {len(tracklets)} tracklets of {len({t[0] for t in tracklets})} cameras")
     maps = tracklet_maps(model, tracklets, config, _embed_progress(progress))
     anchors = None
     if teacher_xml is not None:
         from training.teacher import Teacher
 
-        teacher = Teacher(teacher_xml, map_layer=862)
-        vectors = [teacher(_teacher_crops(crops))[1].mean(axis=0) for _, _, _, crops in tracklets]
+        teacher = Teacher(teacher_xml)
+        vectors = [teacher(crops)[1].mean(axis=0) for _, _, _, crops in tracklets]
         anchors = torch.nn.functional.normalize(torch.from_numpy(np.stack(vectors)), dim=1)
     outcome = adapt(model, maps, config, anchors=anchors, log=log, progress=progress)
     if not outcome.accepted or outcome.model is None:
@@ -150,7 +144,7 @@ def adapt_workspace(
         "description": f"{start.name} adapted without labels to {folder.name} ({outcome.reason})",
         "adapted_from": start.name,
         "self_check": {"start": outcome.start_score, "adapted": outcome.best_score, "epoch": outcome.best_epoch},
-        "recipe": (read_checkpoint(start).get("meta") or {}).get("recipe"),
+        "recipe": (start_data.get("meta") or {}).get("recipe"),
     }
     target = Path(out) if out is not None else folder / "models" / f"adapt-{stamp}.pt"
     save_checkpoint(outcome.model, target, meta)
@@ -163,10 +157,6 @@ def adapt_workspace(
             else:
                 model_id = register_checkpoint(workspace, target)
     return AdaptResult(outcome, target, model_id)
-
-
-def _teacher_crops(crops: list[np.ndarray]) -> list[np.ndarray]:
-    return [cv2.resize(c, (128, 256), interpolation=cv2.INTER_LINEAR) for c in crops]
 
 
 def _embed_progress(progress: Callable[[dict], None] | None) -> Callable[[int, int], None] | None:
