@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.long_footage import kill_at, looped_clip, peak_rss_mib
 from tests.reliability.cases import (
     CASES,
     build_base,
@@ -39,7 +40,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--skip-trace", action="store_true", help="do not run the commands under strace")
     parser.add_argument("--skip-full-disk", action="store_true", help="do not mount a small tmpfs")
+    parser.add_argument("--footage-minutes", type=float, default=10.0, help="long footage (0: skip that part)")
+    parser.add_argument("--stride", type=int, default=10, help="frame stride of the long-footage ingests")
+    parser.add_argument("--only-footage", action="store_true", help="only the long-footage part")
     args = parser.parse_args()
+    if args.footage_minutes > 0:
+        long_footage(args.footage_minutes, args.stride)
+    if args.only_footage:
+        return
     totals: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COLUMNS, 0))
     notes: list[str] = []
     started = time.perf_counter()
@@ -95,6 +103,25 @@ def main() -> None:
     for note in notes:
         print(note)
     print(f"({time.perf_counter() - started:.0f} s)")
+
+
+def long_footage(minutes: float, stride: int) -> None:
+    """Peak memory of a 1-minute and a ``minutes``-long ingest, and a kill -9 at 90% of the long one."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        short, long = looped_clip(root / "short.avi", 1.0), looped_clip(root / "long.avi", minutes)
+        short_mib, _ = peak_rss_mib(root / "ws_short", short, stride)
+        long_mib, long_seconds = peak_rss_mib(root / "ws_long", long, stride)
+        frames = round(minutes * 600)
+        kill = kill_at(root / "ws_killed", long, stride, 0.9, long_seconds / frames)
+    print(f"long footage (vtest.avi looped, 10 fps, stride {stride}):")
+    ratio = long_mib / short_mib
+    print(f"  peak RSS: 1 min {short_mib:.0f} MiB, {minutes:g} min {long_mib:.0f} MiB (ratio {ratio:.3f})")
+    total = frames // stride
+    print(
+        f"  kill -9 at ~90% of {minutes:g} min: resumed at frame {kill['resume_frame']} of {frames}; "
+        f"the rerun processed {kill['rerun_processed']} of {total} frames ({kill['rerun_seconds']:.0f} s)"
+    )
 
 
 if __name__ == "__main__":

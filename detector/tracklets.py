@@ -93,15 +93,32 @@ class TrackletBuilder:
             self._close(track_id)
 
     def _close(self, track_id: int) -> None:
-        tracklet = self.open.pop(track_id)
-        if len(tracklet.frames) < self.params.min_length:
-            return
-        keep = set(even_sample(tracklet.frames, self.params.max_crops))
-        tracklet.crops = {f: jpeg for f, jpeg in tracklet.crops.items() if f in keep}
-        self.finished.append(tracklet)
+        closed = closed_tracklet(self.open.pop(track_id), self.params)
+        if closed is not None:
+            self.finished.append(closed)
+
+    def take_finished(self) -> list[Tracklet]:
+        """The tracklets closed since the last call, in (start frame, track id) order; the builder
+        forgets them, so its memory does not grow with the video's length."""
+        done, self.finished = self.finished, []
+        return sorted(done, key=lambda t: (t.start_frame, t.track_id))
+
+    def open_as_closed(self) -> list[Tracklet]:
+        """What the open tracklets would be if the video ended now (the builder is unchanged)."""
+        closed = (closed_tracklet(t, self.params) for t in self.open.values())
+        return sorted((t for t in closed if t is not None), key=lambda t: (t.start_frame, t.track_id))
 
     def finish(self) -> list[Tracklet]:
         """Close every open tracklet; all tracklets in (start frame, track id) order."""
         for track_id in list(self.open):
             self._close(track_id)
-        return sorted(self.finished, key=lambda t: (t.start_frame, t.track_id))
+        return self.take_finished()
+
+
+def closed_tracklet(tracklet: Tracklet, params: TrackletParams) -> Tracklet | None:
+    """A tracklet as it is stored: None when too short, else with its crops evenly sampled."""
+    if len(tracklet.frames) < params.min_length:
+        return None
+    keep = set(even_sample(tracklet.frames, params.max_crops))
+    crops = {f: jpeg for f, jpeg in tracklet.crops.items() if f in keep}
+    return Tracklet(tracklet.track_id, list(tracklet.frames), list(tracklet.boxes), list(tracklet.scores), crops)

@@ -52,8 +52,9 @@ def probe_video(path: str | Path) -> VideoInfo:
         capture.release()
 
 
-def iter_frames(info: VideoInfo, stride: int = 1) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield (frame index, BGR frame) for every ``stride``-th frame.
+def iter_frames(info: VideoInfo, stride: int = 1, start: int = 0) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (frame index, BGR frame) for every ``stride``-th frame from frame ``start`` on (the
+    frames before it are read past, not decoded into images: a resumed ingest starts there).
 
     Raises VideoError when the stream ends well before its declared length (truncated file).
     """
@@ -62,7 +63,7 @@ def iter_frames(info: VideoInfo, stride: int = 1) -> Iterator[tuple[int, np.ndar
     try:
         index = 0
         while True:
-            if index % stride == 0:
+            if index >= start and index % stride == 0:
                 ok, frame = capture.read()
                 if not ok:
                     break

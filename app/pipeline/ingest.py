@@ -1,8 +1,12 @@
-"""Footage → tracklets in a workspace. One video is one unit of work (one transaction).
+"""Footage → tracklets in a workspace, written as they close, in small transactions.
 
-A video's rows appear all at once or not at all, so killing the process at any moment and
-running again gives the same result as an uninterrupted run; a video already stored (same
-content hash) is skipped, so re-adding it is a no-op.
+Every ``CHECKPOINT_FRAMES`` processed frames one transaction stores the tracklets closed since
+the last one together with where the video stands (``ingest_progress.py``). So a killed or
+cancelled ingest loses at most those frames: run again, it resumes from the last stored frame
+(the tracker restarts there, so a person on screen at that moment has their tracklet split in
+two); memory holds only the open tracklets, whatever the video's length; and the tracklets
+already stored can be embedded and searched while the video is still being ingested. A video
+already finished (same content hash) is skipped, so re-adding it is a no-op.
 """
 
 from __future__ import annotations
@@ -11,13 +15,16 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from app.pipeline.ingest_progress import IngestProgress, load_progress, mark_finished, save_progress
 from detector.person_tracker import DetectorParams, PersonTracker
 from detector.tracklets import Tracklet, TrackletBuilder, TrackletParams
 from detector.video import VideoError, VideoInfo, content_hash, iter_frames, probe_video
 from reid_core.workspace import Workspace
+
+CHECKPOINT_FRAMES = 50  # processed frames per transaction: the most a kill can lose
 
 # progress(video_path, frames_done, frames_total)
 ProgressFn = Callable[[Path, int, int], None]
@@ -50,7 +57,7 @@ def ingest_videos(
     cancelled: Callable[[], bool] | None = None,
     tracker: PersonTracker | None = None,
 ) -> list[VideoOutcome]:
-    """Ingest each video; a failing video is reported and the others go on.
+    """Ingest (or resume) each video; a failing video is reported and the others go on.
 
     ``tracker`` lets a long-lived caller (the GUI, a benchmark) reuse a loaded detector.
     """
@@ -59,26 +66,29 @@ def ingest_videos(
         path = Path(raw_path)
         camera_name = camera or path.stem
         started = time.perf_counter()
+        video: dict | None = None
         try:
             info = probe_video(path)
             digest = content_hash(path)
-            if workspace.video_by_hash(digest) is not None:
-                outcomes.append(VideoOutcome(path, "skipped", camera_name))
+            video = workspace.video_by_hash(digest)
+            state = load_progress(workspace, video["id"]) if video is not None else None
+            if video is not None and state is None:
+                outcomes.append(VideoOutcome(path, "skipped", workspace.cameras()[video["camera_id"]]))
                 continue
             tracker = tracker or PersonTracker(detector)
-            tracklets, processed = _track_video(tracker, info, tracklet_params, progress, cancelled)
-            start_time = (start_times or {}).get(path)
-            _store_video(
-                workspace, info, digest, camera_name, start_time, tracklets, processed, detector, tracklet_params
-            )
+            if video is None or state is None:
+                start_time = (start_times or {}).get(path)
+                video, state = _start_video(workspace, info, digest, camera_name, start_time, detector, tracklet_params)
+            params = _stored_params(video)
+            stored, processed = _track_video(workspace, video, tracker, info, params, state, progress, cancelled)
             outcomes.append(
                 VideoOutcome(
                     path,
                     "ingested",
-                    camera_name,
-                    len(tracklets),
+                    workspace.cameras()[video["camera_id"]],
+                    stored,
                     processed,
-                    max(info.frame_count - processed, 0),
+                    max(info.frame_count - state.next_frame - processed, 0),
                     time.perf_counter() - started,
                 )
             )
@@ -86,73 +96,119 @@ def ingest_videos(
             raise
         except VideoError as exc:
             outcomes.append(VideoOutcome(path, "failed", camera_name, error=str(exc)))
-        except sqlite3.Error as exc:  # e.g. disk full: the transaction rolled back, nothing partial remains
+        except sqlite3.Error as exc:  # e.g. disk full: the last transaction rolled back, the ones before stay
             outcomes.append(VideoOutcome(path, "failed", camera_name, error=f"{path}: could not store ({exc})"))
     return outcomes
 
 
-def _track_video(
-    tracker: PersonTracker,
-    info: VideoInfo,
-    params: TrackletParams,
-    progress: ProgressFn | None,
-    cancelled: Callable[[], bool] | None,
-) -> tuple[list[Tracklet], int]:
-    tracker.new_track(info.fps / params.frame_stride)
-    builder = TrackletBuilder(params)
-    processed = 0
-    for index, frame in iter_frames(info, params.frame_stride):
-        if cancelled is not None and cancelled():
-            raise IngestCancelled(str(info.path))
-        builder.add_frame(index, frame, tracker.update(frame))
-        processed += 1
-        if progress is not None:
-            progress(info.path, index + 1, info.frame_count)
-    return builder.finish(), processed
-
-
-def _store_video(
+def _start_video(
     workspace: Workspace,
     info: VideoInfo,
     digest: str,
     camera_name: str,
     start_time: float | None,
-    tracklets: list[Tracklet],
-    processed: int,
     detector: DetectorParams,
     params: TrackletParams,
-) -> None:
-    origin = start_time or 0.0
+) -> tuple[dict, IngestProgress]:
+    """The video's row and an empty progress, in one transaction."""
     settings = {"detector": {**asdict(detector), "weights": str(detector.weights)}, "tracklets": asdict(params)}
-    with workspace.transaction():  # one transaction: the video, its tracklets, boxes and crops
-        camera_id = workspace.camera_id(camera_name)
-        video_id = workspace.add_video(
+    state = IngestProgress()
+    with workspace.transaction():
+        row = {
+            "camera_id": workspace.camera_id(camera_name),
+            "path": str(info.path.resolve()),
+            "content_hash": digest,
+            "fps": info.fps,
+            "frame_count": info.frame_count,
+            "width": info.width,
+            "height": info.height,
+            "start_time": start_time,
+            "frames_processed": 0,
+            "params": json.dumps(settings),
+            "added_at": time.time(),
+        }
+        video_id = workspace.add_video(row)
+        save_progress(workspace, video_id, state)
+    return {**row, "id": video_id}, state
+
+
+def _stored_params(video: dict) -> TrackletParams:
+    """The tracklet settings the video was started with (a resumed run keeps them)."""
+    stored = json.loads(video["params"])["tracklets"]
+    return TrackletParams(**{**stored, "crop_size": tuple(stored["crop_size"])})
+
+
+def _track_video(
+    workspace: Workspace,
+    video: dict,
+    tracker: PersonTracker,
+    info: VideoInfo,
+    params: TrackletParams,
+    state: IngestProgress,
+    progress: ProgressFn | None,
+    cancelled: Callable[[], bool] | None,
+) -> tuple[int, int]:
+    """Track from ``state.next_frame`` to the end, storing as it goes; returns (tracklets stored,
+    frames processed) of this run."""
+    tracker.new_track(info.fps / params.frame_stride)
+    builder = TrackletBuilder(params)
+    offset = next_offset = state.track_offset
+    done_before = int(video["frames_processed"] or 0)
+    # The tracklets open at the resume point are stored as they are (split there).
+    stored = _checkpoint(workspace, video, info, state.open, IngestProgress(state.next_frame, offset), done_before)
+    processed = 0
+    try:
+        for index, frame in iter_frames(info, params.frame_stride, start=state.next_frame):
+            if cancelled is not None and cancelled():
+                raise IngestCancelled(str(info.path))
+            tracks = [replace(t, track_id=t.track_id + offset) for t in tracker.update(frame)]
+            next_offset = max([next_offset, *(t.track_id + 1 for t in tracks)])
+            builder.add_frame(index, frame, tracks)
+            processed += 1
+            if processed % CHECKPOINT_FRAMES == 0:
+                now = IngestProgress(index + 1, next_offset, builder.open_as_closed())
+                stored += _checkpoint(workspace, video, info, builder.take_finished(), now, done_before + processed)
+            if progress is not None:
+                progress(info.path, index + 1, info.frame_count)
+    except VideoError as exc:  # truncated: what decoded is kept, and the video is finished
+        kept = stored + _finish(workspace, video, info, builder.finish(), done_before + processed)
+        raise VideoError(f"{exc}; the {kept} tracklets of the part that decoded are kept") from exc
+    return stored + _finish(workspace, video, info, builder.finish(), done_before + processed), processed
+
+
+def _checkpoint(
+    workspace: Workspace, video: dict, info: VideoInfo, tracklets: list[Tracklet], state: IngestProgress, done: int
+) -> int:
+    """One transaction: closed tracklets, the video's progress and where to resume."""
+    with workspace.transaction():
+        _store_tracklets(workspace, video, info, tracklets)
+        save_progress(workspace, video["id"], state)
+        workspace.set_frames_processed(video["id"], done)
+    return len(tracklets)
+
+
+def _finish(workspace: Workspace, video: dict, info: VideoInfo, tracklets: list[Tracklet], done: int) -> int:
+    with workspace.transaction():
+        _store_tracklets(workspace, video, info, tracklets)
+        mark_finished(workspace, video["id"])
+        workspace.set_frames_processed(video["id"], done)
+    return len(tracklets)
+
+
+def _store_tracklets(workspace: Workspace, video: dict, info: VideoInfo, tracklets: list[Tracklet]) -> None:
+    origin = video["start_time"] or 0.0
+    for tracklet in tracklets:
+        workspace.add_tracklet(
             {
-                "camera_id": camera_id,
-                "path": str(info.path.resolve()),
-                "content_hash": digest,
-                "fps": info.fps,
-                "frame_count": info.frame_count,
-                "width": info.width,
-                "height": info.height,
-                "start_time": start_time,
-                "frames_processed": processed,
-                "params": json.dumps(settings),
-                "added_at": time.time(),
-            }
+                "video_id": video["id"],
+                "camera_id": video["camera_id"],
+                "track_id": tracklet.track_id,
+                "start_frame": tracklet.start_frame,
+                "end_frame": tracklet.end_frame,
+                "start_time": origin + tracklet.start_frame / info.fps,
+                "end_time": origin + tracklet.end_frame / info.fps,
+                "length": len(tracklet.frames),
+            },
+            zip(tracklet.frames, tracklet.boxes, tracklet.scores),
+            sorted(tracklet.crops.items()),
         )
-        for tracklet in tracklets:
-            workspace.add_tracklet(
-                {
-                    "video_id": video_id,
-                    "camera_id": camera_id,
-                    "track_id": tracklet.track_id,
-                    "start_frame": tracklet.start_frame,
-                    "end_frame": tracklet.end_frame,
-                    "start_time": origin + tracklet.start_frame / info.fps,
-                    "end_time": origin + tracklet.end_frame / info.fps,
-                    "length": len(tracklet.frames),
-                },
-                zip(tracklet.frames, tracklet.boxes, tracklet.scores),
-                sorted(tracklet.crops.items()),
-            )

@@ -35,6 +35,10 @@ class FootageStore(StoreBase):
         """Insert a ``videos`` row (columns as in the schema, without ``id``); returns its id."""
         return int(self.db["videos"].insert(video).last_pk)
 
+    def set_frames_processed(self, video_id: int, frames: int) -> None:
+        """How many frames of a video the tracker has seen so far (ingestion writes as it goes)."""
+        self.db.execute("UPDATE videos SET frames_processed = ? WHERE id = ?", [frames, video_id])
+
     # -- writing tracklets --------------------------------------------------------------
     def add_tracklet(
         self,
