@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.arguments import OneLineParser, count_int, finite_float, positive_int
+from reid_core.devices import DEVICE_CHOICES, EMBED_DEVICE_CHOICES
 
 # Commands import what they need inside their functions: `reid --help` and `reid query` must not
 # pay for torch, Qt or the detector (seconds) to print a table.
@@ -282,7 +283,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     embed = commands.add_parser("embed", help="embed the workspace's tracklets with a re-ID checkpoint")
     embed.add_argument("workspace", type=Path)
     embed.add_argument("--model", type=Path, default=DEFAULT_REID_CHECKPOINT, help="re-ID checkpoint (.pt)")
-    embed.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "onnx"])
+    embed.add_argument("--device", default="auto", choices=EMBED_DEVICE_CHOICES)
     embed.add_argument("--events", action="store_true", help=argparse.SUPPRESS)
     embed.set_defaults(run=_embed)
 
@@ -315,7 +316,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         retrain.add_argument("--epochs", type=positive_int)
         retrain.add_argument("--seed", type=count_int)
         retrain.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config keys")
-        retrain.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+        retrain.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
         retrain.add_argument("--out", type=Path, help="write the model here instead of registering it")
         retrain.add_argument("--embed", action="store_true", help="then embed the workspace and make it active")
         retrain.add_argument("--events", action="store_true", help=argparse.SUPPRESS)

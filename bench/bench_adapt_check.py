@@ -16,11 +16,12 @@ from pathlib import Path
 import torch
 from scipy.stats import spearmanr
 
+from app.pipeline.check_footage import labelled_workspace
 from app.pipeline.embed import decode_crops
 from reid_core.checkpoint import load_model
 from reid_core.workspace import Workspace
 from training.adapt import AdaptConfig, self_check, tracklet_maps
-from training.checksets import checkpoint_embedder, labelled_workspace, score_embedder, thinned, workspace_set
+from training.checksets import checkpoint_embedder, score_embedder, thinned, workspace_set
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

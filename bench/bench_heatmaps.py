@@ -19,10 +19,11 @@ import cv2
 import numpy as np
 import torch
 
+from app.pipeline.check_footage import labelled_workspace
 from app.pipeline.overlay import normalise_maps, overlay_heatmap
 from reid_core.checkpoint import load_model
 from reid_core.embedder import Embedder
-from training.checksets import labelled_workspace, workspace_set
+from training.checksets import workspace_set
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

@@ -25,12 +25,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from app.pipeline.check_footage import labelled_workspace
 from app.pipeline.retrain import adapt_workspace
 from reid_core.checkpoint import save_checkpoint
 from reid_core.model import ModelConfig, ReIDModel
 from resources import DEFAULT_REID_CHECKPOINT
 from training.adapt import AdaptConfig
-from training.checksets import checkpoint_embedder, labelled_workspace, score_embedder, thinned, workspace_set
+from training.checksets import checkpoint_embedder, score_embedder, thinned, workspace_set
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"

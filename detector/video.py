@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ import cv2
 import numpy as np
 
 from reid_core.errors import UserError
+from reid_core.hashing import sha256_file
 
 # A stream that ends this far before its declared length is treated as truncated.
 TRUNCATION_TOLERANCE = 0.02
@@ -82,11 +82,7 @@ def iter_frames(info: VideoInfo, stride: int = 1, start: int = 0) -> Iterator[tu
 
 def content_hash(path: str | Path) -> str:
     """SHA-256 of the file: the identity of a video, so re-adding it is a no-op."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(path)
 
 
 def cut_clip(out: Path, start: int, count: int, source: Path, fourcc: str = "MJPG") -> Path:

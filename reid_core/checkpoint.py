@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from reid_core.checkpoint_io import CheckpointError, load_torch_file
+from reid_core.hashing import sha256_file
 from reid_core.model import ModelConfig, ReIDModel
 
 CHECKPOINT_FORMAT = "rru-stim-reid"
@@ -75,8 +75,4 @@ def _is_head_key(key: str) -> bool:
 
 def file_digest(path: str | Path) -> str:
     """Short content hash used as a model's identity in workspaces."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
+    return sha256_file(path)[:16]

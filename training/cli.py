@@ -12,6 +12,7 @@ import yaml
 from tqdm import tqdm
 
 from app.arguments import count_int, positive_int
+from reid_core.devices import resolve_device
 from training.config import load_config
 from training.data.catalog import KINDS, SPLITS, has_splits, open_dataset
 from training.evaluation import EvalResult, mean_result
@@ -29,12 +30,6 @@ def parse_overrides(pairs: list[str]) -> dict[str, object]:
     return overrides
 
 
-def training_device(name: str) -> str:
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return name
-
-
 def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dataset", choices=KINDS, help="dataset kind (its native layout, see SPEC.md)")
     parser.add_argument("root", type=Path, help="dataset folder (or workspace folder)")
@@ -49,7 +44,9 @@ def _train(args: argparse.Namespace) -> int:
     dataset = open_dataset(args.dataset, args.root, args.split, args.splits_file, args.prid_convention)
     print(dataset.describe())
     out = args.out or Path("runs") / f"{args.dataset}-split{args.split}-{config.variant}"
-    trainer = Trainer(config, dataset, out, init_checkpoint=args.init, device=training_device(args.device))
+    trainer = Trainer(
+        config, dataset, out, init_checkpoint=args.init, device=resolve_device(args.device, training=True)
+    )
     result = trainer.run(resume=args.resume)
     print(f"best model: {result.best}\ntraining state: {result.last}\nmetrics: {out / 'metrics.csv'}")
     if result.validation is not None:
@@ -66,7 +63,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         splits = [0]
     if len(args.checkpoint) not in (1, len(splits)):
         raise SystemExit(f"give one checkpoint, or one per split ({len(splits)})")
-    device = training_device(args.device)
+    device = resolve_device(args.device, training=True)
     models: dict[Path, torch.nn.Module] = {}  # one checkpoint for all splits is read once
     results: dict[str, EvalResult] = {}
     for i, split in enumerate(splits):

@@ -8,7 +8,6 @@ the teacher's embedding, the distillation target. PyPI ``openvino`` runs it when
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import cv2
@@ -17,14 +16,11 @@ import torch
 
 from reid_core.backbones import OmzReid0287Backbone
 from reid_core.graph_net import GraphNet
+from reid_core.hashing import sha256_file
 from reid_core.openvino_ir import read_ir
 
 INPUT_SIZE = (128, 256)  # (width, height) the OMZ IR takes
 LICENCE = "Apache-2.0 (Intel Open Model Zoo); trained by Intel on research-only data (MSMT17 / Market-1501)"
-
-
-def sha256_of(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 class Teacher:
@@ -34,7 +30,7 @@ class Teacher:
         self.map_layer = map_layer if map_layer is not None else OmzReid0287Backbone.map_layer()
         self.record = {
             "teacher": self.xml.stem,
-            "teacher_sha256": {p.name: sha256_of(p) for p in (self.xml, self.xml.with_suffix(".bin"))},
+            "teacher_sha256": {p.name: sha256_file(p) for p in (self.xml, self.xml.with_suffix(".bin"))},
             "teacher_licence": LICENCE,
         }
         try:

@@ -26,7 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.pipeline.events import progress_counts
-from app.pipeline.settings import DEVICES, AppSettings
+from app.pipeline.settings import AppSettings
+from reid_core.devices import DEVICE_CHOICES
 
 
 class AddVideosDialog(QDialog):
@@ -71,7 +72,7 @@ class SettingsDialog(QDialog):
         self.detector = QLineEdit(settings.detector)
         self.checkpoint = QLineEdit(settings.checkpoint)
         self.device = QComboBox()
-        self.device.addItems(DEVICES)
+        self.device.addItems(DEVICE_CHOICES)
         self.device.setCurrentText(settings.device)
         self.stride = QSpinBox()
         self.stride.setRange(1, 100)

@@ -13,17 +13,16 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from reid_core.checkpoint import file_digest, model_from_checkpoint, read_checkpoint
+from reid_core.devices import resolve_device
 from reid_core.embedder import Embedder
-from reid_core.errors import ResourceError, storage_error
+from reid_core.errors import storage_error
 from reid_core.onnx_engine import MANIFEST, export_onnx, onnx_embedder
 from reid_core.store.vector_index import sync_index
 from reid_core.workspace import Workspace
 from resources import DEFAULT_REID_CHECKPOINT
 
-DEVICES = ("auto", "cpu", "cuda", "onnx")
 TRACKLETS_PER_COMMIT = 16
 
 
@@ -33,18 +32,6 @@ class EmbedSummary:
     device: str
     embedded: int
     already_done: int
-
-
-def resolve_device(device: str, training: bool = False) -> str:
-    """``auto``: the GPU when PyTorch sees one; else onnxruntime to embed (several times faster than
-    PyTorch on a CPU for the OMZ backbone's many small convolutions), PyTorch's CPU to train."""
-    if device not in DEVICES:
-        raise ValueError(f"device must be one of {DEVICES}, not {device!r}")
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else ("cpu" if training else "onnx")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ResourceError("--device cuda: no CUDA GPU on this machine (PyTorch sees none); use --device cpu")
-    return device
 
 
 @dataclass

@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from app.pipeline.embed import decode_crops, embed_workspace, register_checkpoint, resolve_device
+from app.pipeline.embed import decode_crops, embed_workspace, register_checkpoint
 from app.pipeline.query import active_model_path
 from reid_core.checkpoint import model_from_checkpoint, read_checkpoint, save_checkpoint
+from reid_core.devices import resolve_device
 from reid_core.workspace import Workspace
 from resources import DEFAULT_REID_CHECKPOINT
 from training.adapt import AdaptConfig, AdaptOutcome, adapt, tracklet_maps

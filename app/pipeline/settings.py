@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, fields
 
+from reid_core.devices import DEVICE_CHOICES
 from reid_core.workspace import Workspace
 from resources import DEFAULT_DETECTOR, DEFAULT_REID_CHECKPOINT
-
-DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass(frozen=True)
@@ -26,8 +25,8 @@ def load_settings(workspace: Workspace) -> AppSettings:
 
 
 def save_settings(workspace: Workspace, settings: AppSettings) -> None:
-    if settings.device not in DEVICES:
-        raise ValueError(f"device must be one of {DEVICES}")
+    if settings.device not in DEVICE_CHOICES:
+        raise ValueError(f"device must be one of {DEVICE_CHOICES}")
     if settings.frame_stride < 1:
         raise ValueError("frame stride must be at least 1")
     workspace.set_meta("settings", json.dumps(asdict(settings)))

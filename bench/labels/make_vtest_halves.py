@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from app.pipeline.check_footage import labelled_workspace
 from app.pipeline.ingest import ingest_videos
 from reid_core.workspace import Workspace
-from training.checksets import labelled_workspace
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 

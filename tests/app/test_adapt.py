@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
+from app.pipeline.check_footage import labelled_workspace
 from reid_core.workspace import Workspace
 from resources import DEFAULT_REID_CHECKPOINT
 from tests.conftest import REPO_ROOT, SHARED_DATA, shared_file
 from training.checksets import (
     LabelledTracklet,
     checkpoint_embedder,
-    labelled_workspace,
     score_embedder,
     thinned,
     workspace_set,

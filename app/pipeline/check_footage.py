@@ -1,0 +1,58 @@
+"""Labelled check-set workspaces built from the shared footage (``bench/labels/*.json``).
+
+The labels name videos under ``../shared/data`` (or a half of one, cut here) and the ingest
+settings they were made with; building the workspace is ingesting them with those settings, so
+it lives with the pipeline. Scoring a set is ``training.checksets``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from app.pipeline.ingest import ingest_videos
+from detector.tracklets import TrackletParams
+from reid_core.workspace import Workspace
+
+
+def labelled_workspace(labels_file: Path, work: Path, shared: Path) -> Path:
+    """Ingest the set's videos (paths relative to ``shared``) with the settings its labels were made on.
+
+    Done once: the workspace is kept in ``work`` and reused while its ``done`` marker exists.
+    """
+    spec = json.loads(labels_file.read_text())
+    folder = work / labels_file.stem
+    if (folder / "done").exists():
+        return folder
+    with Workspace(folder) as workspace:
+        for video in spec["videos"]:
+            source = _video_path(video, work, shared)
+            params = TrackletParams(frame_stride=video.get("stride", 1), max_crops=video.get("max_crops", 32))
+            outcomes = ingest_videos(workspace, [source], camera=video["camera"], tracklet_params=params)
+            if outcomes[0].status == "failed":
+                raise RuntimeError(f"{source}: {outcomes[0].error}")
+    (folder / "done").write_text("ok\n")
+    return folder
+
+
+def _video_path(video: dict, work: Path, shared: Path) -> Path:
+    """A shared-data video, or a half of one (``{"half": "left"|"right", "of": ...}``) cut into ``work``."""
+    if "half" not in video:
+        return shared / video["path"]
+    target = work / f"{Path(video['path']).stem}_{video['half']}.avi"
+    if target.exists():
+        return target
+    capture = cv2.VideoCapture(str(shared / video["path"]))
+    fps, width, height = capture.get(cv2.CAP_PROP_FPS), int(capture.get(3)), int(capture.get(4))
+    half = slice(0, width // 2) if video["half"] == "left" else slice(width // 2, width)
+    writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width // 2, height))
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        writer.write(np.ascontiguousarray(frame[:, half]))
+    writer.release()
+    return target
