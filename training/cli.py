@@ -31,7 +31,7 @@ def parse_overrides(pairs: list[str]) -> dict[str, object]:
 
 
 def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset", choices=KINDS, help="dataset kind (its native layout, see SPEC.md)")
+    parser.add_argument("dataset", choices=KINDS, help="dataset kind (its native layout: README, Training)")
     parser.add_argument("root", type=Path, help="dataset folder (or workspace folder)")
     parser.add_argument("--splits-file", type=Path, help="JSON split file (torchreid format) for iLIDS-VID/PRID")
     parser.add_argument("--prid-convention", default="paper", choices=["paper", "178"])

@@ -1,7 +1,8 @@
 """Write an untrained RRU+STIM checkpoint on ImageNet backbone weights.
 
-This is what ships as resources/reid_default.pt until a trained one replaces it: the
-backbone carries ImageNet features, the RRU and STIM layers are only initialised (seeded).
+The "ImageNet start" of the quality table (README, Re-ID quality): the backbone carries ImageNet
+features, the RRU and STIM layers are only initialised (seeded). The shipped default
+(resources/reid_default.pt) is trained: resources/make_default_checkpoint.sh.
 Usage: python -m training.init_checkpoint BACKBONE_WEIGHTS OUT [--backbone mobilenet_v2] [--seed 0]
 """
 

@@ -1,4 +1,4 @@
-"""iLIDS-VID, PRID-2011 and MARS in their native layouts (see ../shared/SPEC.md)."""
+"""iLIDS-VID, PRID-2011 and MARS in their native layouts (each reader's docstring; README "Training")."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def read_prid2011(
 
     convention "paper": persons 1–200 whose sequences have more than 21 frames in both
     cameras; "178": the torchreid convention (at least 27 frames; or the persons of a JSON
-    splits file such as ../shared/data/prid2011/splits_prid2011.json).
+    splits file in torchreid's format, e.g. the official splits_prid2011.json).
     """
     if convention not in ("paper", "178"):
         raise ValueError("convention must be 'paper' or '178'")
