@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from reid_core.crops import decode_crops
 from training.evaluation import evaluate
 
 CROP_SIZE = (256, 128)  # (height, width), as ingestion stores crops
@@ -97,10 +98,7 @@ def workspace_set(folder: Path, labels_file: Path) -> list[LabelledTracklet]:
             person = wanted.pop((row.camera, row.start_frame, row.end_frame), None)
             if person is None:
                 continue
-            images = [
-                cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR) for _, jpeg in workspace.crops(row.id)
-            ]
-            found.append(LabelledTracklet(row.camera, person, [cv2.cvtColor(i, cv2.COLOR_BGR2RGB) for i in images]))
+            found.append(LabelledTracklet(row.camera, person, decode_crops(workspace.crops(row.id))))
     if wanted:
         missing = ", ".join(f"{c}:{s}-{e}" for c, s, e in list(wanted)[:3])
         raise ValueError(f"{labels_file}: {len(wanted)} labelled tracklets are not in {folder} ({missing} …)")

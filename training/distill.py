@@ -24,7 +24,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch import nn
@@ -32,6 +31,7 @@ from torch.nn import functional as F
 
 from reid_core.backbones import OmzReid0287Backbone
 from reid_core.checkpoint import save_checkpoint
+from reid_core.crops import decode_crops
 from reid_core.model import ModelConfig, ReIDModel
 from reid_core.workspace import Workspace
 from training.augment import augment
@@ -87,9 +87,7 @@ def workspace_tracklets(
                     run = crops[start : start + config.max_crops]
                     if len(run) < config.min_crops:
                         continue
-                    images = [cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR) for _, jpeg in run]
-                    rgb = [cv2.cvtColor(image, cv2.COLOR_BGR2RGB) for image in images]
-                    tracklets.append((f"{folder.name}/{row.camera}", rgb))
+                    tracklets.append((f"{folder.name}/{row.camera}", decode_crops(run)))
     return tracklets
 
 

@@ -11,10 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
-import numpy as np
-
 from reid_core.checkpoint import file_digest, model_from_checkpoint, read_checkpoint
+from reid_core.crops import decode_crops
 from reid_core.devices import resolve_device
 from reid_core.embedder import Embedder
 from reid_core.errors import storage_error
@@ -94,15 +92,6 @@ def register_checkpoint(workspace: Workspace, checkpoint: str | Path) -> str:
     opened = open_embedder(checkpoint, "cpu", workspace.folder / "onnx")
     register(workspace, opened, checkpoint)
     return opened.model_id
-
-
-def decode_crops(crops: list[tuple[int, bytes]]) -> list[np.ndarray]:
-    """Stored JPEG crops → RGB arrays."""
-    images = []
-    for _, jpeg in crops:
-        image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
-        images.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-    return images
 
 
 def embed_workspace(

@@ -9,6 +9,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from reid_core.crops import decode_crop
 from reid_core.errors import UserError
 from reid_core.store.footage import read_crops
 
@@ -54,8 +55,7 @@ class WorkspaceCrops:
 
     def read(self, indices: list[int]) -> list[np.ndarray]:
         rows = read_crops(self.database, self.tracklet_id)
-        images = [cv2.imdecode(np.frombuffer(rows[self.frames[i]], np.uint8), cv2.IMREAD_COLOR) for i in indices]
-        return [cv2.cvtColor(image, cv2.COLOR_BGR2RGB) for image in images]
+        return [decode_crop(rows[self.frames[i]]) for i in indices]
 
 
 @dataclass(frozen=True)
