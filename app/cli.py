@@ -28,7 +28,7 @@ def _ingest(args: argparse.Namespace) -> int:
     from app.pipeline.ingest import ingest_videos
     from detector.person_tracker import DetectorParams
     from detector.tracklets import TrackletParams
-    from reid_core.errors import EXIT_BAD_INPUT
+    from reid_core.errors import EXIT_BAD_INPUT, EXIT_RESOURCE
     from reid_core.workspace import Workspace
 
     detector = DetectorParams(weights=Path(args.detector), tracker=args.tracker, device=args.detector_device)
@@ -74,6 +74,8 @@ def _ingest(args: argparse.Namespace) -> int:
     errors = [o for o in outcomes if o.status == "failed"]
     for o in errors:
         print(f"error: {o.error}", file=sys.stderr)
+    if any(o.storage_failed for o in errors):
+        return EXIT_RESOURCE  # the machine's problem (disk, permissions, a lock), not the video's
     return EXIT_BAD_INPUT if errors else 0
 
 

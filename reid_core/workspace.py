@@ -9,6 +9,7 @@ Every SQL statement lives in ``reid_core.store``; ``Workspace`` puts its parts t
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -40,12 +41,28 @@ class Workspace(FootageStore, ModelStore, LabelStore):
                 raise WorkspaceError(f"{self.folder}: no workspace here (missing {DB_NAME})")
             self.folder.mkdir(parents=True, exist_ok=True)
         try:
-            self.db = sqlite_utils.Database(sqlite3.connect(str(self.path), timeout=30, isolation_level=None))
-            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db = sqlite_utils.Database(self._connect())
+            if not self.read_only:
+                self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             check_or_create_schema(self.db, self.path)
         except sqlite3.DatabaseError as exc:
             raise WorkspaceError(f"{self.path}: not a usable SQLite database ({exc})") from exc
+
+    def _connect(self) -> sqlite3.Connection:
+        """The database, or on read-only media (where SQLite cannot create the WAL's shared-memory
+        file) the same file opened immutable: searching works, writing fails in one line."""
+        self.read_only = False
+        connection = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the file (and its WAL)
+            return connection
+        except sqlite3.OperationalError:
+            connection.close()
+            if not self.path.is_file() or os.access(self.folder, os.W_OK):
+                raise
+        self.read_only = True
+        return sqlite3.connect(f"{self.path.as_uri()}?immutable=1", uri=True, timeout=30, isolation_level=None)
 
     def __enter__(self) -> Workspace:
         return self

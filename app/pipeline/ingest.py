@@ -22,6 +22,7 @@ from app.pipeline.ingest_progress import IngestProgress, load_progress, mark_fin
 from detector.person_tracker import DetectorParams, PersonTracker
 from detector.tracklets import Tracklet, TrackletBuilder, TrackletParams
 from detector.video import VideoError, VideoInfo, content_hash, iter_frames, probe_video
+from reid_core.errors import storage_error
 from reid_core.workspace import Workspace
 
 CHECKPOINT_FRAMES = 50  # processed frames per transaction: the most a kill can lose
@@ -44,6 +45,7 @@ class VideoOutcome:
     frames_skipped: int = 0  # frames not run through the detector because of the stride
     seconds: float = 0.0
     error: str = ""
+    storage_failed: bool = False  # the workspace could not be written (full disk, read-only, locked)
 
 
 def ingest_videos(
@@ -97,7 +99,9 @@ def ingest_videos(
         except VideoError as exc:
             outcomes.append(VideoOutcome(path, "failed", camera_name, error=str(exc)))
         except sqlite3.Error as exc:  # e.g. disk full: the last transaction rolled back, the ones before stay
-            outcomes.append(VideoOutcome(path, "failed", camera_name, error=f"{path}: could not store ({exc})"))
+            problem = storage_error(exc, workspace.folder)
+            error = f"{problem} (while storing {path.name})" if problem else f"{path}: could not store ({exc})"
+            outcomes.append(VideoOutcome(path, "failed", camera_name, error=error, storage_failed=problem is not None))
     return outcomes
 
 

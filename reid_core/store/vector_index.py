@@ -15,6 +15,7 @@ rename. Readers never see a half-written state, so a kill -9 at any moment canno
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -100,12 +101,43 @@ def open_index(workspace: ModelStore, model_id: str, current: VectorIndex | None
         return current
     folder = index_folder(workspace, model_id)
     stamp = _read_stamp(folder)
-    if stamp is None or not stamp.matches(uid, model_id, vectors, rewrites) or not _files_ok(folder, stamp):
-        stamp = sync_index(workspace, model_id)
     try:
-        return _map(folder, stamp)
-    except OSError:  # another process's rebuild removed that generation between our stamp read and now
-        return _map(folder, sync_index(workspace, model_id))
+        if stamp is None or not stamp.matches(uid, model_id, vectors, rewrites) or not _files_ok(folder, stamp):
+            stamp = sync_index(workspace, model_id)
+        try:
+            return _map(folder, stamp)
+        except OSError:  # another process's rebuild removed that generation between our stamp read and now
+            return _map(folder, sync_index(workspace, model_id))
+    except OSError as exc:
+        if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        return _in_memory(workspace, model_id)  # a read-only workspace (evidence on write-protected media)
+
+
+def _in_memory(workspace: ModelStore, model_id: str) -> VectorIndex:
+    """The index built in memory, for a workspace whose folder cannot be written."""
+    with workspace.snapshot():
+        uid = workspace.workspace_uid()
+        vectors, rewrites = workspace.vector_stamp(model_id)
+        batches = list(workspace.vector_rows(model_id))
+    dim = batches[0].vectors.shape[1] if batches else 0
+    last_rowid = int(batches[-1].rowids[-1]) if batches else 0
+    stamp = Stamp(FORMAT, uid, model_id, "in-memory", dim, vectors, rewrites, last_rowid)
+
+    def joined(field: str, dtype: type) -> np.ndarray:
+        parts = [getattr(b, field).astype(dtype) for b in batches]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+
+    stacked = np.concatenate([b.vectors for b in batches]) if batches else np.zeros((0, dim), np.float32)
+    return VectorIndex(
+        model_id,
+        stamp,
+        ids=joined("tracklet_ids", np.int64),
+        cameras=joined("camera_ids", np.int32),
+        starts=joined("start_times", np.float64),
+        ends=joined("end_times", np.float64),
+        vectors=stacked.astype(np.float32, copy=False),
+    )
 
 
 def remove_index(workspace: ModelStore, model_id: str) -> None:
