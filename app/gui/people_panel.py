@@ -1,0 +1,402 @@
+"""The people view: proposed people (one row each), a person's timeline and members, and fast review.
+
+Grouping runs on a worker thread with its own workspace connection (``PeopleRunner``): the window
+stays responsive, a progress bar follows it, and Cancel stops it with nothing stored. Review is by
+keyboard as much as by mouse: A accepts the person (a confirmed identity), S splits the chosen
+member off, M merges the selected people, N / P go to the next / previous person.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QRunnable,
+    QSize,
+    QSortFilterProxyModel,
+    Qt,
+    QThreadPool,
+    Signal,
+)
+from PySide6.QtGui import QIcon, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.gui.images import jpeg_to_pixmap
+from app.gui.timeline import TimelineWidget, doubt_colour
+from app.pipeline.people import PeopleRun, accept_proposal, merge_proposals, propose_people, split_off
+from app.pipeline.people_grouping import GroupingCancelled, GroupingOptions
+from reid_core.errors import UserError
+from reid_core.store.proposals import ProposalSummary
+from reid_core.workspace import Workspace
+
+Index = QModelIndex | QPersistentModelIndex
+THUMB = QSize(32, 64)
+COLUMNS = ("", "person", "cameras", "first seen s", "last seen s", "tracklets", "confidence", "status")
+SORT_ROLE = Qt.ItemDataRole.UserRole
+
+
+class PeopleRunner(QObject):
+    """Runs ``propose_people`` off the GUI thread, one run at a time."""
+
+    progress = Signal(int, int)  # steps done, steps in all
+    done = Signal(object)  # PeopleRun
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
+        self.stop = threading.Event()
+        self.running = False
+
+    def start(self, folder: Path, options: GroupingOptions) -> bool:
+        if self.running:
+            return False
+        self.running = True
+        self.stop.clear()
+        self.pool.start(_GroupingJob(self, folder, options))
+        return True
+
+    def cancel(self) -> None:
+        self.stop.set()
+
+    def wait(self) -> None:
+        self.pool.waitForDone()
+
+
+class _GroupingJob(QRunnable):
+    def __init__(self, runner: PeopleRunner, folder: Path, options: GroupingOptions) -> None:
+        super().__init__()
+        self.runner, self.folder, self.options = runner, folder, options
+
+    def run(self) -> None:
+        runner = self.runner
+        try:
+            with Workspace(self.folder, create=False) as workspace:
+                result = propose_people(workspace, self.options, runner.progress.emit, runner.stop.is_set)
+        except GroupingCancelled:
+            runner.running = False
+            runner.cancelled.emit()
+        except UserError as exc:
+            runner.running = False
+            runner.failed.emit(str(exc))
+        else:
+            runner.running = False
+            runner.done.emit(result)
+
+
+class PeopleTableModel(QAbstractTableModel):
+    """Proposed people as rows; thumbnails are read when a row is first drawn."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.workspace: Workspace | None = None
+        self.people: list[ProposalSummary] = []
+        self.icons: dict[int, QIcon] = {}
+
+    def reload(self, workspace: Workspace | None) -> None:
+        self.beginResetModel()
+        self.workspace = workspace
+        self.people = workspace.proposal_summaries() if workspace is not None else []
+        self.icons.clear()
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.people)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
+        if not index.isValid():
+            return None
+        person, column = self.people[index.row()], index.column()
+        status = "accepted" if person.identity_id is not None else "proposed"
+        values = (
+            "",
+            person.id,
+            ", ".join(person.cameras),
+            round(person.first_seen, 1),
+            round(person.last_seen, 1),
+            person.tracklets,
+            round(person.confidence, 2),
+            status,
+        )
+        if role == Qt.ItemDataRole.DisplayRole:
+            return None if column == 0 else str(values[column])
+        if role == SORT_ROLE:
+            return values[column] if column else person.id
+        if role == Qt.ItemDataRole.DecorationRole and column == 0:
+            return self._icon(person.id)
+        if role == Qt.ItemDataRole.BackgroundRole and column == 6:
+            return doubt_colour(person.confidence)
+        return None
+
+    def _icon(self, proposal_id: int) -> QIcon | None:
+        if proposal_id not in self.icons and self.workspace is not None:
+            members = self.workspace.proposal_members(proposal_id)
+            jpeg = self.workspace.thumbnail(max(members, key=lambda t: (members[t], -t))) if members else None
+            self.icons[proposal_id] = QIcon(jpeg_to_pixmap(jpeg, THUMB.height())) if jpeg else QIcon()
+        return self.icons.get(proposal_id)
+
+
+class PeoplePanel(QWidget):
+    moment_chosen = Signal(int, int)  # tracklet id, frame: play it
+    changed = Signal()  # identities changed (a person was accepted or split)
+    message = Signal(str)  # for the status bar
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace: Workspace | None = None
+        self.options = GroupingOptions()
+        self.runner = PeopleRunner(self)
+        self.runner.progress.connect(self._progress)
+        self.runner.done.connect(self._grouped)
+        self.runner.failed.connect(self._failed)
+        self.runner.cancelled.connect(self._cancelled)
+        self.current: int | None = None  # the person shown below the list
+        self.members: list[int] = []  # member tracklet ids, most doubtful first
+
+        self.group_button, self.cancel_button = QPushButton("Group people"), QPushButton("Cancel")
+        self.group_button.setToolTip("Group all tracklets of all cameras into proposed people (in the background)")
+        self.group_button.clicked.connect(self.start_grouping)
+        self.cancel_button.clicked.connect(self.runner.cancel)
+        self.cancel_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText("Filter: camera, status, person…")
+        top = QHBoxLayout()
+        for widget in (self.group_button, self.cancel_button, self.progress, self.filter):
+            top.addWidget(widget)
+
+        self.model = PeopleTableModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.proxy.setFilterKeyColumn(-1)
+        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(5, Qt.SortOrder.DescendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setIconSize(THUMB)
+        self.table.verticalHeader().setDefaultSectionSize(THUMB.height() + 4)
+        self.table.verticalHeader().hide()
+        self.table.selectionModel().currentRowChanged.connect(lambda index, _old: self._show(index))
+
+        self.heading = QLabel("Press <b>Group people</b> to propose who is who across the cameras.")
+        self.timeline = TimelineWidget()
+        self.timeline.moment_chosen.connect(self.moment_chosen)
+        self.member_table = QTableWidget(0, 5)
+        self.member_table.setHorizontalHeaderLabels(["", "tracklet", "camera", "time s", "confidence"])
+        self.member_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.member_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.member_table.setIconSize(THUMB)
+        self.member_table.verticalHeader().hide()
+        self.member_table.cellDoubleClicked.connect(self._play_member)
+        buttons = QHBoxLayout()
+        for text, slot in (
+            ("Accept (A)", self.accept_current),
+            ("Split off (S)", self.split_current_member),
+            ("Merge selected (M)", self.merge_selected),
+            ("Next (N)", lambda: self.step(1)),
+        ):
+            button = QPushButton(text)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+        detail = QWidget()
+        detail_layout = QVBoxLayout(detail)
+        detail_layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (self.heading, self.timeline, self.member_table):
+            detail_layout.addWidget(widget)
+        detail_layout.addLayout(buttons)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.table)
+        splitter.addWidget(detail)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
+        for keys, slot in (
+            ("A", self.accept_current),
+            ("S", self.split_current_member),
+            ("M", self.merge_selected),
+            ("N", lambda: self.step(1)),
+            ("P", lambda: self.step(-1)),
+        ):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+
+    # -- workspace and grouping ---------------------------------------------------------------
+    def set_workspace(self, workspace: Workspace | None) -> None:
+        if workspace is None and self.runner.running:
+            self.runner.cancel()
+            self.runner.wait()
+        self.workspace = workspace
+        self.current = None
+        self.refresh()
+
+    def start_grouping(self) -> bool:
+        if self.workspace is None or not self.runner.start(self.workspace.folder, self.options):
+            return False
+        self.group_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.progress.setRange(0, 0)  # busy until the first step is counted
+        self.message.emit("Grouping tracklets into people in the background…")
+        return True
+
+    def _progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+
+    def _finish(self, text: str) -> None:
+        self.group_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.message.emit(text)
+
+    def _grouped(self, result: PeopleRun) -> None:
+        self._finish(f"{result.people} proposed people from {result.tracklets} tracklets in {result.seconds:.1f} s")
+        self.refresh()
+
+    def _failed(self, error: str) -> None:
+        self._finish(f"Grouping failed: {error}")
+
+    def _cancelled(self) -> None:
+        self._finish("Grouping cancelled; the proposals are as they were")
+
+    # -- showing people -----------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Re-read the proposals, keeping the person shown."""
+        keep = self.current
+        self.model.reload(self.workspace)
+        self.select_person(keep if keep is not None else self._person_at(0))
+
+    def _person_at(self, row: int) -> int | None:
+        if not 0 <= row < self.proxy.rowCount():
+            return None
+        return self.model.people[self.proxy.mapToSource(self.proxy.index(row, 0)).row()].id
+
+    def select_person(self, proposal_id: int | None) -> None:
+        for row in range(self.proxy.rowCount()):
+            if self._person_at(row) == proposal_id:
+                self.table.selectRow(row)
+                self._show(self.proxy.index(row, 0))
+                return
+        self._show(QModelIndex())
+
+    def step(self, by: int) -> None:
+        row = self.table.currentIndex().row()
+        self.select_person(self._person_at(min(max(row + by, 0), self.proxy.rowCount() - 1)))
+
+    def _show(self, index: Index) -> None:
+        if self.workspace is None or not index.isValid():
+            self.current, self.members = None, []
+            self.timeline.set_person([], {})
+            self.member_table.setRowCount(0)
+            return
+        person = self.model.people[self.proxy.mapToSource(self.proxy.index(index.row(), 0)).row()]
+        self.current = person.id
+        confidence = self.workspace.proposal_members(person.id)
+        rows = self.workspace.tracklets_by_id(confidence)
+        self.members = sorted(confidence, key=lambda t: (confidence[t], t))  # most doubtful first
+        status = f"accepted as identity {person.identity_id}" if person.identity_id is not None else "proposed"
+        self.heading.setText(
+            f"<b>Person {person.id}</b> ({status}): {person.tracklets} tracklets in {', '.join(person.cameras)}, "
+            f"{person.first_seen:.1f}–{person.last_seen:.1f} s, confidence {person.confidence:.2f}"
+        )
+        self.timeline.set_person(list(rows.values()), confidence)
+        self.member_table.setRowCount(len(self.members))
+        for row, tracklet_id in enumerate(self.members):
+            t = rows[tracklet_id]
+            jpeg = self.workspace.thumbnail(tracklet_id)
+            icon = QTableWidgetItem()
+            if jpeg:
+                icon.setIcon(QIcon(jpeg_to_pixmap(jpeg, THUMB.height())))
+            self.member_table.setItem(row, 0, icon)
+            values = (str(t.id), t.camera, f"{t.start_time:.1f}–{t.end_time:.1f}", f"{confidence[tracklet_id]:.2f}")
+            for column, value in enumerate(values, 1):
+                self.member_table.setItem(row, column, QTableWidgetItem(value))
+            self.member_table.item(row, 4).setBackground(doubt_colour(confidence[tracklet_id]))
+        self.member_table.resizeColumnsToContents()
+        self.member_table.verticalHeader().setDefaultSectionSize(THUMB.height() + 4)
+        if self.members:
+            self.member_table.selectRow(0)
+
+    def _play_member(self, row: int, _column: int = 0) -> None:
+        if self.workspace is not None and 0 <= row < len(self.members):
+            tracklet = self.workspace.tracklet(self.members[row])
+            self.moment_chosen.emit(tracklet.id, tracklet.start_frame)
+
+    # -- the operator's decisions -------------------------------------------------------------
+    def accept_current(self) -> int | None:
+        """Make the shown person a confirmed identity, then show the next person."""
+        if self.workspace is None or self.current is None:
+            return None
+        row = self.table.currentIndex().row()
+        identity = accept_proposal(self.workspace, self.current)
+        self.message.emit(f"Person {self.current} accepted as identity {identity}")
+        self.model.reload(self.workspace)
+        self.select_person(self._person_at(min(row + 1, self.proxy.rowCount() - 1)))
+        self.changed.emit()
+        return identity
+
+    def split_current_member(self) -> int | None:
+        """Take the chosen member (the most doubtful unless another is selected) out into its own person."""
+        row = self.member_table.currentRow()
+        if self.workspace is None or self.current is None or not 0 <= row < len(self.members):
+            return None
+        if len(self.members) < 2:
+            self.message.emit("A person of one tracklet cannot be split")
+            return None
+        tracklet_id = self.members[row]
+        new_id = split_off(self.workspace, self.current, tracklet_id)
+        self.message.emit(f"Tracklet #{tracklet_id} split off into person {new_id}")
+        self.refresh()
+        self.changed.emit()
+        return new_id
+
+    def merge_selected(self) -> int | None:
+        """Merge every selected person into the first one selected."""
+        rows = sorted(index.row() for index in self.table.selectionModel().selectedRows())
+        chosen = [self._person_at(row) for row in rows]
+        if self.workspace is None or len(chosen) < 2:
+            self.message.emit("Select two or more people (Ctrl+click) to merge them")
+            return None
+        keep = chosen[0]
+        assert keep is not None
+        for other in chosen[1:]:
+            assert other is not None
+            merge_proposals(self.workspace, keep, other)
+        self.current = keep
+        self.message.emit(f"Merged {len(chosen)} people into person {keep}")
+        self.refresh()
+        return keep
