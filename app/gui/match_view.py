@@ -45,16 +45,8 @@ class TrackletStrip(QWidget):
             self.heat = [maps[index[f]] if f in index else None for f, _ in chosen]
         self.labels = [QLabel() for _ in chosen]
         grid = QGridLayout(self)
-        grid.addWidget(
-            QLabel(
-                f"<b>{title}</b>: tracklet #{tracklet.id}, camera {tracklet.camera}, "
-                f"{tracklet.start_time:.1f}–{tracklet.end_time:.1f} s"
-            ),
-            0,
-            0,
-            1,
-            max(len(chosen), 1),
-        )
+        grid.addWidget(QLabel(f"<b>{title}</b>: tracklet #{tracklet.id}, camera {tracklet.camera}, "
+                              f"{tracklet.start_time:.1f}–{tracklet.end_time:.1f} s"), 0, 0, 1, max(len(chosen), 1))
         for column, label in enumerate(self.labels):
             grid.addWidget(label, 1, column)
 
