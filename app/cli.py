@@ -144,6 +144,7 @@ def _people(args: argparse.Namespace) -> int:
     import json
     from dataclasses import asdict
 
+    from app.pipeline.events import emit
     from app.pipeline.people import propose_people, set_views_overlap
     from app.pipeline.people_grouping import GroupingOptions
     from app.pipeline.routes import route_json
@@ -162,7 +163,10 @@ def _people(args: argparse.Namespace) -> int:
             options = GroupingOptions(
                 time_constraints=not args.no_time_constraints, **{k: v for k, v in given.items() if v is not None}
             )
-            run = propose_people(workspace, options)
+            progress = (
+                (lambda done, total: emit("progress", stage="people", done=done, total=total)) if args.events else None
+            )
+            run = propose_people(workspace, options, progress)
             if not args.json:
                 print(
                     f"{run.people} proposed people from {run.tracklets} tracklets (model {run.model_id}) in "
@@ -364,6 +368,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     people.add_argument("--list", action="store_true", help="show the stored proposals without grouping again")
     people.add_argument("--route", type=positive_int, metavar="PERSON", help="print one person's route as JSON")
     people.add_argument("--json", action="store_true", help="print the people and their routes as JSON")
+    people.add_argument("--events", action="store_true", help=argparse.SUPPRESS)
     people.set_defaults(run=_people)
     for name, help_text in (
         ("finetune", "fine-tune a re-ID model on the identities confirmed in the workspace"),

@@ -16,7 +16,8 @@ through 8 cameras, vectors with the spread of the default model's (a shared dire
 direction, noise), grouped end to end by `propose_people` (vector index, grouping, storing);
 plain thresholding on the same vectors is the baseline measured in the same run.
 
-Run: python bench/bench_people.py [--work DIR] [--scale 10000] [--write-fixture tests/app/data/vtest_halves_people.npz]
+Run: python bench/bench_people.py [--work DIR] [--scale 10000] [--gui] [--write-fixture NPZ]
+(the tests' NPZ: tests/app/data/vtest_halves_people.npz)
 """
 
 from __future__ import annotations
@@ -199,6 +200,51 @@ def speed(n: int, work: Path) -> None:
     print(f"  plain thresholding {plain.f1:.3f} / {plain.idf1:.3f}")
 
 
+def responsiveness(n: int, work: Path) -> None:
+    """The app grouping ``n`` tracklets (``--scale``'s workspace): the longest GUI-thread block meanwhile
+    (a 5 ms timer's longest gap, as bench_gui.py measures it), and how soon Cancel stops a second run."""
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from app.gui.main_window import MainWindow
+    from bench.bench_gui import BlockMeter
+
+    folder = work / f"people_{n}"
+    if not (folder / "workspace.sqlite").exists():
+        make_workspace(folder, n, cameras=8)
+    app = QApplication.instance() or QApplication([])
+    window = MainWindow()
+    window.show()
+    window.open_workspace(folder)
+    panel, meter = window.people, BlockMeter()
+
+    def wait_idle() -> None:
+        while panel.runner.running or not panel.group_button.isEnabled():
+            app.processEvents()
+            time.sleep(0.001)
+
+    meter.start()
+    started = time.perf_counter()
+    panel.start_grouping()
+    wait_idle()
+    seconds, longest = time.perf_counter() - started, meter.longest
+    panel.start_grouping()
+    deadline = time.perf_counter() + 3.0
+    while time.perf_counter() < deadline:
+        app.processEvents()
+        time.sleep(0.001)
+    asked = time.perf_counter()
+    panel.runner.cancel()
+    wait_idle()
+    stopped = time.perf_counter() - asked
+    print(f"\napp, {n} tracklets: grouped in {seconds:.1f} s by a background process ({panel.model.rowCount()} rows);")
+    print(f"  longest GUI-thread block {longest:.0f} ms; Cancel 3 s into a second run stopped it in {stopped:.2f} s")
+    window.close_workspace()
+    window.close()
+
+
 def write_fixture(work: Path, out: Path) -> None:
     """vtest_halves as the tests use it: the default model's vectors, times, labels and two small crops
     per tracklet (real footage, no ingest or embed needed in a test)."""
@@ -242,6 +288,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "rru-reid-bench-people")
     parser.add_argument("--scale", type=int, default=10_000, help="tracklets in the speed run (0: no speed run)")
     parser.add_argument("--no-quality", action="store_true")
+    parser.add_argument("--gui", action="store_true", help="also measure the app while it groups --scale tracklets")
     parser.add_argument("--write-fixture", type=Path, help="write the test fixture made from vtest_halves")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -251,6 +298,8 @@ def main() -> None:
         quality(args.work)
     if args.scale:
         speed(args.scale, args.work)
+    if args.scale and args.gui:
+        responsiveness(args.scale, args.work)
 
 
 if __name__ == "__main__":

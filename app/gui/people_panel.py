@@ -1,14 +1,13 @@
 """The people view: proposed people (one row each), a person's timeline and members, and fast review.
 
-Grouping runs on a worker thread with its own workspace connection (``PeopleRunner``): the window
-stays responsive, a progress bar follows it, and Cancel stops it with nothing stored. Review is by
+Grouping runs in a background ``reid people`` process (``PeopleRunner``): the window stays
+responsive, a progress bar follows it, and Cancel stops it with nothing stored. Review is by
 keyboard as much as by mouse: A accepts the person (a confirmed identity), S splits the chosen
 member off, M merges the selected people, N / P go to the next / previous person.
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from PySide6.QtCore import (
@@ -16,11 +15,8 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QRunnable,
     QSize,
-    QSortFilterProxyModel,
     Qt,
-    QThreadPool,
     Signal,
 )
 from PySide6.QtGui import QIcon, QKeySequence, QShortcut
@@ -40,84 +36,104 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.images import jpeg_to_pixmap
+from app.gui.jobs import Job, JobQueue
 from app.gui.timeline import TimelineWidget, doubt_colour
-from app.pipeline.people import PeopleRun, accept_proposal, merge_proposals, propose_people, split_off
-from app.pipeline.people_grouping import GroupingCancelled, GroupingOptions
-from reid_core.errors import UserError
+from app.pipeline.events import progress_counts
+from app.pipeline.people import accept_proposal, merge_proposals, split_off
+from app.pipeline.people_grouping import GroupingOptions
 from reid_core.store.proposals import ProposalSummary
 from reid_core.workspace import Workspace
 
 Index = QModelIndex | QPersistentModelIndex
 THUMB = QSize(32, 64)
 COLUMNS = ("", "person", "cameras", "first seen s", "last seen s", "tracklets", "confidence", "status")
-SORT_ROLE = Qt.ItemDataRole.UserRole
 
 
 class PeopleRunner(QObject):
-    """Runs ``propose_people`` off the GUI thread, one run at a time."""
+    """Runs ``reid people --events`` as a child process, one run at a time: a process shares no
+    interpreter lock with the window (a thread doing the grouping's Python loops would stall it),
+    and killing it stores nothing (the proposals are replaced in one transaction at its end)."""
 
     progress = Signal(int, int)  # steps done, steps in all
-    done = Signal(object)  # PeopleRun
+    done = Signal()
     failed = Signal(str)
     cancelled = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
-        self.stop = threading.Event()
-        self.running = False
+        self.jobs = JobQueue(self)
+        self.jobs.progress.connect(lambda _job, event: self.progress.emit(*progress_counts(event)))
+        self.jobs.finished.connect(self._finished)
+
+    @property
+    def running(self) -> bool:
+        return self.jobs.busy
 
     def start(self, folder: Path, options: GroupingOptions) -> bool:
         if self.running:
             return False
-        self.running = True
-        self.stop.clear()
-        self.pool.start(_GroupingJob(self, folder, options))
+        args = ["people", str(folder), "--threshold", str(options.threshold), "--handover", str(options.handover_s)]
+        self.jobs.submit(Job("group people", args + ([] if options.time_constraints else ["--no-time-constraints"])))
         return True
 
     def cancel(self) -> None:
-        self.stop.set()
+        self.jobs.cancel()
 
     def wait(self) -> None:
-        self.pool.waitForDone()
+        self.jobs.wait_stopped()
 
-
-class _GroupingJob(QRunnable):
-    def __init__(self, runner: PeopleRunner, folder: Path, options: GroupingOptions) -> None:
-        super().__init__()
-        self.runner, self.folder, self.options = runner, folder, options
-
-    def run(self) -> None:
-        runner = self.runner
-        try:
-            with Workspace(self.folder, create=False) as workspace:
-                result = propose_people(workspace, self.options, runner.progress.emit, runner.stop.is_set)
-        except GroupingCancelled:
-            runner.running = False
-            runner.cancelled.emit()
-        except UserError as exc:
-            runner.running = False
-            runner.failed.emit(str(exc))
+    def _finished(self, _job: Job, ok: bool, error: str) -> None:
+        if ok:
+            self.done.emit()
+        elif error == "cancelled":
+            self.cancelled.emit()
         else:
-            runner.running = False
-            runner.done.emit(result)
+            self.failed.emit(error.removeprefix("error: "))
+
+
+def _row_values(person: ProposalSummary) -> tuple:
+    """What each column shows (and sorts by); column 0 is the thumbnail, sorted by person id."""
+    status = "accepted" if person.identity_id is not None else "proposed"
+    first, last = round(person.first_seen, 1), round(person.last_seen, 1)
+    cameras = ", ".join(person.cameras)
+    return (person.id, person.id, cameras, first, last, person.tracklets, round(person.confidence, 2), status)
 
 
 class PeopleTableModel(QAbstractTableModel):
-    """Proposed people as rows; thumbnails are read when a row is first drawn."""
+    """Proposed people as rows, sorted and filtered here in Python (a Qt proxy would ask for every
+    cell through Python thousands of times per sort); thumbnails are read when a row is first drawn."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.workspace: Workspace | None = None
-        self.people: list[ProposalSummary] = []
+        self.all: list[tuple[ProposalSummary, tuple, str]] = []  # (person, column values, lower-case text)
+        self.people: list[ProposalSummary] = []  # the rows shown, in order
+        self.values: list[tuple] = []
+        self.order = (5, Qt.SortOrder.DescendingOrder)
+        self.pattern = ""
         self.icons: dict[int, QIcon] = {}
 
     def reload(self, workspace: Workspace | None) -> None:
-        self.beginResetModel()
         self.workspace = workspace
-        self.people = workspace.proposal_summaries() if workspace is not None else []
+        summaries = workspace.proposal_summaries() if workspace is not None else []
+        self.all = [(p, v, " ".join(map(str, v)).lower()) for p in summaries for v in [_row_values(p)]]
         self.icons.clear()
+        self._arrange()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.order = (column, order)
+        self._arrange()
+
+    def set_filter(self, text: str) -> None:
+        self.pattern = text.strip().lower()
+        self._arrange()
+
+    def _arrange(self) -> None:
+        self.beginResetModel()
+        column, order = self.order
+        shown = [row for row in self.all if self.pattern in row[2]]
+        shown.sort(key=lambda row: (row[1][column], row[0].id), reverse=order == Qt.SortOrder.DescendingOrder)
+        self.people, self.values = [row[0] for row in shown], [row[1] for row in shown]
         self.endResetModel()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:
@@ -134,22 +150,10 @@ class PeopleTableModel(QAbstractTableModel):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if not index.isValid():
             return None
-        person, column = self.people[index.row()], index.column()
-        status = "accepted" if person.identity_id is not None else "proposed"
-        values = (
-            "",
-            person.id,
-            ", ".join(person.cameras),
-            round(person.first_seen, 1),
-            round(person.last_seen, 1),
-            person.tracklets,
-            round(person.confidence, 2),
-            status,
-        )
+        row, column = index.row(), index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return None if column == 0 else str(values[column])
-        if role == SORT_ROLE:
-            return values[column] if column else person.id
+            return None if column == 0 else str(self.values[row][column])
+        person = self.people[row]
         if role == Qt.ItemDataRole.DecorationRole and column == 0:
             return self._icon(person.id)
         if role == Qt.ItemDataRole.BackgroundRole and column == 6:
@@ -195,20 +199,16 @@ class PeoplePanel(QWidget):
             top.addWidget(widget)
 
         self.model = PeopleTableModel(self)
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(SORT_ROLE)
-        self.proxy.setFilterKeyColumn(-1)
-        self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self.filter.textChanged.connect(self.proxy.setFilterFixedString)
+        self.filter.textChanged.connect(self.model.set_filter)
         self.table = QTableView()
-        self.table.setModel(self.proxy)
+        self.table.setModel(self.model)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(5, Qt.SortOrder.DescendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setIconSize(THUMB)
         self.table.verticalHeader().setDefaultSectionSize(THUMB.height() + 4)
         self.table.verticalHeader().hide()
+        self.table.setColumnWidth(0, THUMB.width() + 8)
         self.table.selectionModel().currentRowChanged.connect(lambda index, _old: self._show(index))
 
         self.heading = QLabel("Press <b>Group people</b> to propose who is who across the cameras.")
@@ -283,9 +283,10 @@ class PeoplePanel(QWidget):
         self.progress.setValue(0)
         self.message.emit(text)
 
-    def _grouped(self, result: PeopleRun) -> None:
-        self._finish(f"{result.people} proposed people from {result.tracklets} tracklets in {result.seconds:.1f} s")
+    def _grouped(self) -> None:
         self.refresh()
+        tracklets = sum(p.tracklets for p in self.model.people)
+        self._finish(f"{self.model.rowCount()} proposed people from {tracklets} tracklets")
 
     def _failed(self, error: str) -> None:
         self._finish(f"Grouping failed: {error}")
@@ -301,21 +302,19 @@ class PeoplePanel(QWidget):
         self.select_person(keep if keep is not None else self._person_at(0))
 
     def _person_at(self, row: int) -> int | None:
-        if not 0 <= row < self.proxy.rowCount():
-            return None
-        return self.model.people[self.proxy.mapToSource(self.proxy.index(row, 0)).row()].id
+        return self.model.people[row].id if 0 <= row < self.model.rowCount() else None
 
     def select_person(self, proposal_id: int | None) -> None:
-        for row in range(self.proxy.rowCount()):
-            if self._person_at(row) == proposal_id:
+        for row, person in enumerate(self.model.people):
+            if person.id == proposal_id:
                 self.table.selectRow(row)
-                self._show(self.proxy.index(row, 0))
+                self._show(self.model.index(row, 0))
                 return
         self._show(QModelIndex())
 
     def step(self, by: int) -> None:
         row = self.table.currentIndex().row()
-        self.select_person(self._person_at(min(max(row + by, 0), self.proxy.rowCount() - 1)))
+        self.select_person(self._person_at(min(max(row + by, 0), self.model.rowCount() - 1)))
 
     def _show(self, index: Index) -> None:
         if self.workspace is None or not index.isValid():
@@ -323,7 +322,7 @@ class PeoplePanel(QWidget):
             self.timeline.set_person([], {})
             self.member_table.setRowCount(0)
             return
-        person = self.model.people[self.proxy.mapToSource(self.proxy.index(index.row(), 0)).row()]
+        person = self.model.people[index.row()]
         self.current = person.id
         confidence = self.workspace.proposal_members(person.id)
         rows = self.workspace.tracklets_by_id(confidence)
@@ -365,7 +364,7 @@ class PeoplePanel(QWidget):
         identity = accept_proposal(self.workspace, self.current)
         self.message.emit(f"Person {self.current} accepted as identity {identity}")
         self.model.reload(self.workspace)
-        self.select_person(self._person_at(min(row + 1, self.proxy.rowCount() - 1)))
+        self.select_person(self._person_at(min(row + 1, self.model.rowCount() - 1)))
         self.changed.emit()
         return identity
 
