@@ -2,8 +2,9 @@
 
 Quality (pairwise precision/recall/F1 over labelled tracklet pairs, IDF1-style over boxes; see
 app/pipeline/people_scores.py) of three ways to group, each at its best threshold on vtest_halves
-(the development set; thresholds 0.80-0.99 by 0.01), then at those same thresholds on
-vut_corridor_multi (the judge, never tuned on):
+(the development set; thresholds 0.80-0.99 by 0.01; the proposals without the time constraints
+take the threshold of those with them, so that the two differ only in the constraints), then at
+those same thresholds on vut_corridor_multi (the judge, never tuned on):
 - plain similarity thresholding: tracklets joined whenever their cosine reaches the threshold;
 - proposals without the time constraints (average linkage + the operator's labels only);
 - proposals with the time constraints (what `reid people` does).
@@ -103,6 +104,7 @@ def tune(folder: Path, name: str) -> dict[str, float]:
 def quality(work: Path) -> None:
     dev, judge = embedded_set("vtest_halves", work), embedded_set("vut_corridor_multi", work)
     thresholds = tune(dev, "vtest_halves")
+    thresholds[WAYS[1]] = thresholds[WAYS[2]]  # with and without the time constraints at one threshold
     print("\n| check set | way | threshold | pairwise precision | recall | F1 | IDF1 | people |")
     print("|---|---|---|---|---|---|---|---|")
     runs = [
@@ -113,6 +115,26 @@ def quality(work: Path) -> None:
     for label, folder, name, overlap in runs:
         for way, score in score_ways(folder, name, thresholds, overlap).items():
             print(f"| {label} | {way} | {thresholds[way]:.2f} | {score.row()} |")
+    print(f"\nvtest_halves, member confidence as a sign of a right member: AUC {doubt_auc(dev):.2f}")
+
+
+def doubt_auc(folder: Path) -> float:
+    """How well member confidence orders members: the chance that a member sharing its proposal with
+    another tracklet of its own person is more confident than one that does not (0.5: no better than chance)."""
+    with Workspace(folder, create=False) as ws:
+        ids, data = grouping_input(ws, active_model_id(ws), GroupingOptions())
+        rows, truth, _ = labelled_rows(ws, ids, "vtest_halves")
+    result = group_tracklets(data, GroupingOptions())
+    group = labels_of(result.groups, len(ids))
+    person = dict(zip(rows.tolist(), truth.tolist()))
+    sizes = np.bincount(group)
+    members = [r for r in person if sizes[group[r]] > 1]
+    right = np.array(
+        [any(person.get(q) == person[r] for q in members if q != r and group[q] == group[r]) for r in members]
+    )
+    confidence = result.member_confidence[members]
+    pairs = confidence[right][:, None] - confidence[~right][None, :]
+    return float(((pairs > 0) + 0.5 * (pairs == 0)).mean())
 
 
 def synthetic_people(n: int, cameras: int, seed: int = 0, dim: int = 256) -> dict[str, np.ndarray]:

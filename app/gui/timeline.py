@@ -15,6 +15,7 @@ from reid_core.workspace import TrackletRow
 LANE_HEIGHT = 28
 LABEL_WIDTH = 110
 MARGIN = 8
+TICK_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400)
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class TimelineWidget(QWidget):
         if self.bars:
             low, high = float(starts.min()), float(ends.max())
             pad = max((high - low) * 0.02, 0.5)
-            self.span = (low - pad, high + pad)
+            self.span = (max(low - pad, 0.0) if low >= 0 else low - pad, high + pad)
         self.setMinimumHeight(max(len(self.lanes), 1) * LANE_HEIGHT + 2 * MARGIN + 16)
         self.update()
 
@@ -86,12 +87,20 @@ class TimelineWidget(QWidget):
             if rect.width() > 30:
                 painter.drawText(rect, Qt.AlignmentFlag.AlignCenter, f"#{bar.tracklet.id}")
         if self.bars:
-            low, high = self.span
-            y = MARGIN + len(self.lanes) * LANE_HEIGHT + 14
-            painter.setPen(self.palette().text().color())
-            painter.drawText(QPointF(LABEL_WIDTH + MARGIN, y), f"{low:.1f} s")
-            painter.drawText(QPointF(self.width() - MARGIN - 60, y), f"{high:.1f} s")
+            self._paint_axis(painter)
         painter.end()
+
+    def _paint_axis(self, painter: QPainter) -> None:
+        """Ticks at a round step (1 s … 1 h) chosen to give about eight of them."""
+        low, high = self.span
+        step = next((s for s in TICK_STEPS if (high - low) / s <= 8), TICK_STEPS[-1])
+        width = max(self.width() - LABEL_WIDTH - 2 * MARGIN, 1)
+        y = MARGIN + len(self.lanes) * LANE_HEIGHT
+        painter.setPen(self.palette().text().color())
+        for tick in np.arange(np.ceil(low / step) * step, high, step):
+            x = LABEL_WIDTH + MARGIN + (tick - low) / (high - low) * width
+            painter.drawLine(QPointF(x, y), QPointF(x, y + 4))
+            painter.drawText(QPointF(x - 12, y + 16), f"{tick:g} s")
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         point = event.position()
