@@ -109,7 +109,7 @@ class _Clusters:
     def add(self, rows: list[int]) -> int:
         cluster = self.next_id
         self.next_id += 1
-        self.members[cluster] = sorted(rows)
+        self.members[cluster] = list(rows)
         self.links[cluster], self.forbidden[cluster], self.rejected[cluster] = {}, set(), set()
         return cluster
 
@@ -134,29 +134,32 @@ class _Clusters:
         return bool((apart & ((overlap > self.options.handover_s) | too_soon)).any())
 
     def merge(self, a: int, b: int) -> int:
-        merged = self.add(self.members[a] + self.members[b])
-        self.rejected[merged] = self.rejected.pop(a) | self.rejected.pop(b)
-        links: dict[int, list[float]] = {}
-        for old in (a, b):
-            for other, (total, count) in self.links.pop(old).items():
-                if other in (a, b):
-                    continue
-                entry = links.setdefault(other, [0.0, 0])
-                entry[0] += total
-                entry[1] += count
-                del self.links[other][old]
-        for other, entry in links.items():
-            self.links[other][merged] = entry.copy()
-        self.links[merged] = links
-        forbidden = self.forbidden.pop(a) | self.forbidden.pop(b)
-        forbidden.discard(a)
-        forbidden.discard(b)
-        for other in forbidden:
-            self.forbidden[other] -= {a, b}
-            self.forbidden[other].add(merged)
-        self.forbidden[merged] = forbidden
-        del self.members[a], self.members[b]
-        return merged
+        """Fold the smaller cluster into the larger (ties: into the lower id), which keeps its id:
+        only the smaller one's links move, so a big cluster absorbing small ones stays cheap."""
+        keep, gone = (a, b) if (len(self.members[a]), -a) >= (len(self.members[b]), -b) else (b, a)
+        self.members[keep] += self.members.pop(gone)
+        self.rejected[keep] |= self.rejected.pop(gone)
+        mine = self.links[keep]
+        mine.pop(gone, None)
+        for other, (total, count) in self.links.pop(gone).items():
+            if other == keep:
+                continue
+            theirs = self.links[other]
+            del theirs[gone]
+            if other in mine:
+                mine[other][0] += total
+                mine[other][1] += count
+                theirs[keep][0] += total
+                theirs[keep][1] += count
+            else:
+                mine[other], theirs[keep] = [total, count], [total, count]
+        moved = self.forbidden.pop(gone)
+        for other in moved:
+            self.forbidden[other].discard(gone)
+            self.forbidden[other].add(keep)
+        self.forbidden[keep] |= moved
+        self.forbidden[keep] -= {keep, gone}
+        return keep
 
 
 def _linkage(total: float, count: int, size: int, floor: float) -> float:
@@ -222,6 +225,10 @@ def group_tracklets(
             break
         if a not in clusters.members or b not in clusters.members or b in clusters.forbidden[a]:
             continue
+        entry = clusters.links[a].get(b)
+        size = len(clusters.members[a]) * len(clusters.members[b])
+        if entry is None or (entry[0] + (size - entry[1]) * floor) / size != -negative:
+            continue  # an older value of a pair that has changed since (its new value is in the heap too)
         if clusters.conflict(a, b):
             clusters.forbidden[a].add(b)
             clusters.forbidden[b].add(a)
@@ -236,7 +243,7 @@ def group_tracklets(
                     total_steps += 1
     if progress is not None:
         progress(total_steps, total_steps)
-    groups = sorted(clusters.members.values(), key=lambda g: g[0])
+    groups = sorted((sorted(g) for g in clusters.members.values()), key=lambda g: g[0])
     member_confidence, group_confidence = confidences(groups, edges, floor, n, options.threshold)
     return Grouping(groups, member_confidence, group_confidence)
 

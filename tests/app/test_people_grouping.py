@@ -36,7 +36,7 @@ def test_two_tracklets_at_one_instant_in_one_camera_are_never_one_person() -> No
     data = case([(0, 0, 10), (0, 5, 15), (1, 30, 40), (1, 50, 60)])
     groups = group_tracklets(data, GroupingOptions(threshold=0.5)).groups
     assert not together(groups, 0, 1)
-    assert sorted(map(len, groups)) == [2, 2]  # each of the two people takes one of the later tracklets
+    assert len(groups) == 2  # the later tracklets may join either of the two people, never a third
     assert group_tracklets(data, GroupingOptions(threshold=0.5, time_constraints=False)).groups == [[0, 1, 2, 3]]
 
 
