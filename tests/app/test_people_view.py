@@ -102,6 +102,14 @@ def test_review_people_from_proposals_to_identities_finetune_can_use(window, qtb
         dataset = read_workspace_identities(ws)  # what `reid finetune` trains on
     assert len(dataset.train_ids) == 2 and len(dataset.train) == sum(len(after_merge[p]) for p in accepted)
     assert window.identities.model.rowCount() == 2  # the Identities tab shows them
+    panel.filter.setText("accepted")  # the list filters on any column's text
+    assert sorted(panel._person_at(row) for row in range(panel.model.rowCount())) == sorted(accepted)
+    panel.filter.setText("")
+    assert panel.model.rowCount() == len(after_merge)
+    qtbot.mouseClick(panel.table.horizontalHeader().viewport(), Qt.MouseButton.LeftButton,
+                     pos=QPoint(panel.table.columnViewportPosition(6) + 5, 5))  # fmt: skip
+    shown = [float(panel.model.index(row, 6).data()) for row in range(panel.model.rowCount())]
+    assert shown in (sorted(shown), sorted(shown, reverse=True)) and shown[0] != shown[-1]  # sorted by confidence
 
 
 @pytest.mark.slow
