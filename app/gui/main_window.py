@@ -90,14 +90,17 @@ class MainWindow(QMainWindow):
         tabs.addTab(self.tracklet_list, "Tracklets")
         tabs.addTab(self.identities, "Identities")
         self._dock("Browse", tabs, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.people = PeoplePanel()  # proposed people across cameras (issue 14)
-        self.people.moment_chosen.connect(self.select_tracklet)
-        self.people.changed.connect(self.identities.refresh)
-        self.people.message.connect(self.statusBar().showMessage)
-        self._dock("People", self.people, Qt.DockWidgetArea.RightDockWidgetArea)
         self.jobs_panel = JobsPanel(self.jobs)
         self.jobs_panel.resume_requested.connect(self.resume)
         self._dock("Background jobs", self.jobs_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.people = PeoplePanel()  # proposed people across cameras: a tab beside the jobs
+        self.people.moment_chosen.connect(self.select_tracklet)
+        self.people.changed.connect(self.identities.refresh)
+        self.people.message.connect(self.statusBar().showMessage)
+        self._dock("People", self.people, Qt.DockWidgetArea.BottomDockWidgetArea)
+        jobs_dock = self.findChild(QDockWidget, "Background jobs")
+        self.tabifyDockWidget(jobs_dock, self.findChild(QDockWidget, "People"))
+        jobs_dock.raise_()
         self.model_box = QComboBox()
         self.model_box.setMinimumWidth(320)
         self.model_box.activated.connect(self._model_chosen)
@@ -130,7 +133,7 @@ class MainWindow(QMainWindow):
         tools = self.menuBar().addMenu("&Tools")
         action(tools, "Settings…", self.edit_settings)
         action(tools, "Retrain on confirmed identities…", self.open_retrain)
-        action(tools, "Group people across cameras", lambda: self.people.start_grouping(), "Ctrl+G")
+        action(tools, "Group people across cameras", self.group_people, "Ctrl+G")
         toolbar = QToolBar("Model")
         toolbar.setObjectName("model toolbar")
         toolbar.addWidget(QLabel(" Re-ID model: "))
@@ -358,6 +361,10 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Rejected #{match.tracklet_id} for #{query}")
         self.matches.refresh()
         self.identities.refresh()
+
+    def group_people(self) -> None:
+        self.findChild(QDockWidget, "People").raise_()
+        self.people.start_grouping()
 
     # -- settings and retraining ----------------------------------------------------------
     def edit_settings(self) -> None:

@@ -208,7 +208,8 @@ class PeoplePanel(QWidget):
         self.table.setIconSize(THUMB)
         self.table.verticalHeader().setDefaultSectionSize(THUMB.height() + 4)
         self.table.verticalHeader().hide()
-        self.table.setColumnWidth(0, THUMB.width() + 8)
+        for column, width in enumerate((THUMB.width() + 8, 56, 150, 84, 84, 70, 84, 76)):
+            self.table.setColumnWidth(column, width)
         self.table.selectionModel().currentRowChanged.connect(lambda index, _old: self._show(index))
 
         self.heading = QLabel("Press <b>Group people</b> to propose who is who across the cameras.")
@@ -237,9 +238,10 @@ class PeoplePanel(QWidget):
         for widget in (self.heading, self.timeline, self.member_table):
             detail_layout.addWidget(widget)
         detail_layout.addLayout(buttons)
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter = QSplitter(Qt.Orientation.Horizontal)  # the list beside the chosen person: a wide, low dock
         splitter.addWidget(self.table)
         splitter.addWidget(detail)
+        splitter.setSizes([720, 680])
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(splitter, 1)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QDockWidget
 
 from app.cli import main
 from app.gui.main_window import MainWindow
@@ -48,6 +49,7 @@ def test_review_people_from_proposals_to_identities_finetune_can_use(window, qtb
     panel = window.people
     assert panel.model.rowCount() == 0 and stored(folder) == {}
 
+    window.findChild(QDockWidget, "People").raise_()  # its tab beside the background jobs
     with qtbot.waitSignal(panel.runner.done, timeout=60_000):
         qtbot.mouseClick(panel.group_button, Qt.MouseButton.LeftButton)  # grouping runs off the GUI thread
     qtbot.waitUntil(lambda: panel.group_button.isEnabled())
@@ -66,7 +68,7 @@ def test_review_people_from_proposals_to_identities_finetune_can_use(window, qtb
     tracklet = bar.tracklet
     assert clicked.args[0] == tracklet.id and tracklet.start_frame <= clicked.args[1] <= tracklet.end_frame
     assert window.matches.query is not None and window.matches.query.id == tracklet.id  # the app goes there
-    panel.resize(900, 800)
+    panel.resize(1400, 560)
     save(panel, "people_view.png", tmp_path)
     save(panel.timeline, "people_timeline.png", tmp_path)
 
