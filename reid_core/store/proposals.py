@@ -45,24 +45,30 @@ class ProposalStore(StoreBase):
 
     # -- reading ------------------------------------------------------------------------------
     def proposal_summaries(self) -> list[ProposalSummary]:
-        """Every proposal with its counts, cameras and time span, by id (one statement)."""
+        """Every proposal with its counts, cameras and time span, by id (two statements)."""
+        names = dict(self.db.execute("SELECT id, name FROM cameras").fetchall())
+        cameras: dict[int, list[str]] = {}
+        for proposal, camera in self.db.execute(
+            "SELECT DISTINCT m.proposal_id, t.camera_id FROM proposal_members m "
+            "JOIN tracklets t ON t.id = m.tracklet_id"
+        ):
+            cameras.setdefault(int(proposal), []).append(str(names[camera]))
         rows = self.db.execute(
-            "SELECT p.id, p.confidence, p.identity_id, COUNT(m.tracklet_id), GROUP_CONCAT(DISTINCT c.name), "
-            "MIN(t.start_time), MAX(t.end_time) FROM proposals p "
-            "JOIN proposal_members m ON m.proposal_id = p.id JOIN tracklets t ON t.id = m.tracklet_id "
-            "JOIN cameras c ON c.id = t.camera_id GROUP BY p.id ORDER BY p.id"
+            "SELECT p.id, p.confidence, p.identity_id, COUNT(m.tracklet_id), MIN(t.start_time), MAX(t.end_time) "
+            "FROM proposals p JOIN proposal_members m ON m.proposal_id = p.id "
+            "JOIN tracklets t ON t.id = m.tracklet_id GROUP BY p.id ORDER BY p.id"
         ).fetchall()
         return [
             ProposalSummary(
                 int(i),
-                float(conf),
+                float(c),
                 None if ident is None else int(ident),
                 int(n),
-                tuple(sorted(str(names).split(","))),
+                tuple(sorted(cameras.get(int(i), []))),
                 float(first),
                 float(last),
             )
-            for i, conf, ident, n, names, first, last in rows
+            for i, c, ident, n, first, last in rows
         ]
 
     def proposal_members(self, proposal_id: int) -> dict[int, float]:

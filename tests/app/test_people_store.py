@@ -145,3 +145,11 @@ def test_the_case_export_holds_the_route(workspace: Path, tmp_path: Path) -> Non
     assert np.all(np.diff([float(s["start_s"]) for s in stops]) >= 0)
     report = files.html.read_text()
     assert "<h2>Route</h2>" in report and report.count("data:image/jpeg") > len(stops)
+
+
+def test_camera_names_with_commas_and_quotes_stay_whole(workspace: Path) -> None:
+    with Workspace(workspace) as ws:
+        ws.db.execute("UPDATE cameras SET name = ? WHERE name = 'plaza-left'", ['gate, "north"'])
+        propose_people(ws)
+        cameras = {c for p in ws.proposal_summaries() for c in p.cameras}
+    assert cameras == {'gate, "north"', "plaza-right"}
