@@ -8,7 +8,8 @@ since clusters only grow, a pair that breaks a rule once breaks it for good:
 - one person is never in two tracklets of one camera at the same instant;
 - two cameras cannot hold one person at the same instant unless their views overlap (a pair
   setting); ``handover_s`` of overlap is tolerated for a person crossing from one view to the next;
-- the gap between two cameras must be at least the learned minimum transit time of that pair;
+- the gap between two cameras must be at least ``transit_margin`` of the shortest transit between
+  them that the operator's confirmed people took (once learned);
 - a tracklet pair the operator rejected is never in one cluster.
 
 For thousands of tracklets the similarity matrix is never held whole: each tracklet keeps its
