@@ -44,3 +44,19 @@ def finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"{text}: must be a finite number")
     return value
+
+
+def similarity(text: str) -> float:
+    """A cosine similarity threshold: a number in [-1, 1]."""
+    value = finite_float(text)
+    if not -1.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value}: a cosine similarity must be between -1 and 1")
+    return value
+
+
+def seconds_value(text: str) -> float:
+    """A duration in seconds: a finite number, zero or more."""
+    value = finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value}: must be zero or more seconds")
+    return value

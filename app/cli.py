@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from app.arguments import OneLineParser, count_int, finite_float, positive_int
+from app.arguments import OneLineParser, count_int, finite_float, positive_int, seconds_value, similarity
 from reid_core.devices import DEVICE_CHOICES, EMBED_DEVICE_CHOICES
 
 # Commands import what they need inside their functions: `reid --help` and `reid query` must not
@@ -140,6 +140,53 @@ def _query(args: argparse.Namespace) -> int:
             f"{m.start_time:>8.1f}  {m.end_time:>8.1f}"
         )
         print(line + (f"  {m.distance:>14.3f}" if m.distance is not None else ""))
+    return 0
+
+
+def _people(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from app.pipeline.events import emit
+    from app.pipeline.people import propose_people, set_views_overlap
+    from app.pipeline.people_grouping import GroupingOptions
+    from app.pipeline.routes import route_json
+    from reid_core.workspace import Workspace, WorkspaceError
+
+    with Workspace(args.workspace, create=False) as workspace:
+        for pair, overlap in [(p, True) for p in args.views_overlap] + [(p, False) for p in args.views_apart]:
+            set_views_overlap(workspace, pair[0], pair[1], overlap)
+        if args.route is not None:
+            if not workspace.proposal_exists(args.route):
+                raise WorkspaceError(f"{workspace.path}: no proposed person {args.route} (run 'reid people' first)")
+            print(json.dumps(route_json(workspace, args.route), indent=2))
+            return 0
+        if not args.list:
+            given = {"threshold": args.threshold, "handover_s": args.handover}
+            options = GroupingOptions(
+                time_constraints=not args.no_time_constraints, **{k: v for k, v in given.items() if v is not None}
+            )
+            progress = (
+                (lambda done, total: emit("progress", stage="people", done=done, total=total)) if args.events else None
+            )
+            run = propose_people(workspace, options, progress)
+            if not args.json:
+                print(
+                    f"{run.people} proposed people from {run.tracklets} tracklets (model {run.model_id}) in "
+                    f"{run.seconds:.1f} s"
+                    + (f"; {run.left_out} tracklets not embedded are left out" if run.left_out else "")
+                )
+        people = workspace.proposal_summaries()
+        if args.json:
+            print(json.dumps([asdict(p) | route_json(workspace, p.id) for p in people], indent=2))
+            return 0
+        print(f"{'person':>6}  {'tracklets':>9}  {'confidence':>10}  {'first s':>8}  {'last s':>8}  identity  cameras")
+        for p in sorted(people, key=lambda p: (-p.tracklets, p.id)):
+            identity = str(p.identity_id) if p.identity_id is not None else "-"
+            print(
+                f"{p.id:>6}  {p.tracklets:>9}  {p.confidence:>10.2f}  {p.first_seen:>8.1f}  {p.last_seen:>8.1f}  "
+                f"{identity:>8}  {', '.join(p.cameras)}"
+            )
     return 0
 
 
@@ -304,6 +351,28 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     query.add_argument("--model-id", help="which model's embeddings (default: the latest)")
     query.add_argument("--json", action="store_true", help="print JSON instead of a table")
     query.set_defaults(run=_query)
+    people = commands.add_parser("people", help="group all tracklets of all cameras into proposed people")
+    people.add_argument("workspace", type=Path)
+    people.add_argument(
+        "--threshold", type=similarity, help="lowest average cosine similarity inside a person (default 0.89)"
+    )
+    people.add_argument("--no-time-constraints", action="store_true", help="group by similarity and labels only")
+    people.add_argument(
+        "--handover", type=seconds_value, help="overlap (s) allowed between cameras whose views are apart (default 1)"
+    )
+    people.add_argument(
+        "--views-overlap", nargs=2, action="append", default=[], metavar=("CAMERA", "CAMERA"),
+        help="these two cameras see some of the same place (one person may be in both at once); kept",
+    )  # fmt: skip
+    people.add_argument(
+        "--views-apart", nargs=2, action="append", default=[], metavar=("CAMERA", "CAMERA"),
+        help="undo --views-overlap for a pair; kept",
+    )  # fmt: skip
+    people.add_argument("--list", action="store_true", help="show the stored proposals without grouping again")
+    people.add_argument("--route", type=positive_int, metavar="PERSON", help="print one person's route as JSON")
+    people.add_argument("--json", action="store_true", help="print the people and their routes as JSON")
+    people.add_argument("--events", action="store_true", help=argparse.SUPPRESS)
+    people.set_defaults(run=_people)
     for name, help_text in (
         ("finetune", "fine-tune a re-ID model on the identities confirmed in the workspace"),
         ("adapt", "adapt the model to the workspace's own tracks, without labels; refused if its self-check drops"),

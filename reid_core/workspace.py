@@ -17,6 +17,7 @@ import sqlite_utils
 
 from reid_core.store.footage import FootageStore
 from reid_core.store.labels import LabelStore
+from reid_core.store.proposals import ProposalStore
 from reid_core.store.schema import (
     APP_ID,
     DB_NAME,
@@ -30,7 +31,7 @@ from reid_core.store.vectors_db import ModelStore
 __all__ = ["APP_ID", "DB_NAME", "SCHEMA_VERSION", "TrackletRow", "Workspace", "WorkspaceError"]
 
 
-class Workspace(FootageStore, ModelStore, LabelStore):
+class Workspace(FootageStore, ModelStore, LabelStore, ProposalStore):
     """Open (or create) a workspace folder. Use as a context manager to close it."""
 
     def __init__(self, folder: str | Path, create: bool = True) -> None:

@@ -31,6 +31,7 @@ from app.gui.jobs import Job, JobQueue
 from app.gui.jobs_panel import JobsPanel
 from app.gui.match_view import MatchDialog
 from app.gui.matches import MatchesPanel
+from app.gui.people_panel import PeoplePanel
 from app.gui.player import CameraPlayer
 from app.gui.tracklet_table import TrackletTableModel
 from app.pipeline.identities import confirm_match, identities, reject_match
@@ -92,6 +93,14 @@ class MainWindow(QMainWindow):
         self.jobs_panel = JobsPanel(self.jobs)
         self.jobs_panel.resume_requested.connect(self.resume)
         self._dock("Background jobs", self.jobs_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.people = PeoplePanel()  # proposed people across cameras: a tab beside the jobs
+        self.people.moment_chosen.connect(self.select_tracklet)
+        self.people.changed.connect(self.identities.refresh)
+        self.people.message.connect(self.statusBar().showMessage)
+        self._dock("People", self.people, Qt.DockWidgetArea.BottomDockWidgetArea)
+        jobs_dock = self.findChild(QDockWidget, "Background jobs")
+        self.tabifyDockWidget(jobs_dock, self.findChild(QDockWidget, "People"))
+        jobs_dock.raise_()
         self.model_box = QComboBox()
         self.model_box.setMinimumWidth(320)
         self.model_box.activated.connect(self._model_chosen)
@@ -124,6 +133,7 @@ class MainWindow(QMainWindow):
         tools = self.menuBar().addMenu("&Tools")
         action(tools, "Settings…", self.edit_settings)
         action(tools, "Retrain on confirmed identities…", self.open_retrain)
+        action(tools, "Group people across cameras", self.group_people, "Ctrl+G")
         toolbar = QToolBar("Model")
         toolbar.setObjectName("model toolbar")
         toolbar.addWidget(QLabel(" Re-ID model: "))
@@ -150,6 +160,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"RRU re-ID: {folder}")
         self.matches.set_workspace(workspace)
         self.identities.set_workspace(workspace)
+        self.people.set_workspace(workspace)
         self.refresh()
         pending = self.pending_videos()
         if pending or self._unembedded():
@@ -165,6 +176,7 @@ class MainWindow(QMainWindow):
             player.deleteLater()
         self.players.clear()
         self.matches.set_workspace(None)  # waits for a query still running on the worker thread
+        self.people.set_workspace(None)  # cancels and waits for a grouping run
         self.tracklets.set_workspace(None)
         if self.workspace is not None:
             self.workspace.close()
@@ -311,15 +323,16 @@ class MainWindow(QMainWindow):
             )
 
     # -- search and review ----------------------------------------------------------------
-    def select_tracklet(self, tracklet_id: int) -> None:
-        """Make this tracklet the query: the matches panel ranks the other cameras for it."""
+    def select_tracklet(self, tracklet_id: int, frame: int | None = None) -> None:
+        """Make this tracklet the query: the matches panel ranks the other cameras for it (and its
+        player shows ``frame``, when given)."""
         if self.workspace is None:
             return
         self.matches.set_query(int(tracklet_id))
         tracklet = self.workspace.tracklet(int(tracklet_id))
         player = self.players.get(tracklet.video_id)
-        if player is not None and tracklet_id not in player.view.highlight:
-            player.show_tracklet(tracklet.id, tracklet.start_frame)
+        if player is not None and (frame is not None or tracklet_id not in player.view.highlight):
+            player.show_tracklet(tracklet.id, tracklet.start_frame if frame is None else frame)
 
     def open_match(self, match: Match) -> MatchDialog | None:
         if self.workspace is None or self.matches.query is None or self.matches.model_id is None:
@@ -348,6 +361,10 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Rejected #{match.tracklet_id} for #{query}")
         self.matches.refresh()
         self.identities.refresh()
+
+    def group_people(self) -> None:
+        self.findChild(QDockWidget, "People").raise_()
+        self.people.start_grouping()
 
     # -- settings and retraining ----------------------------------------------------------
     def edit_settings(self) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.pipeline.identities import appearances
+from app.pipeline.routes import route_html, route_of, write_route_csv
 from reid_core.workspace import Workspace, WorkspaceError
 
 COLUMNS = ("identity", "camera", "tracklet", "video", "start_s", "end_s", "start_frame", "end_frame", "boxes")
@@ -52,8 +53,12 @@ def export_case(workspace: Workspace, identity_id: int, out_dir: str | Path) -> 
         writer = csv.DictWriter(handle, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(records)
+    stops = route_of(seen)  # the person's route: one row per camera visit
+    write_route_csv(stops, out_dir / f"{stem}_route.csv")
     html_path = out_dir / f"{stem}.html"
-    html_path.write_text(_report(workspace, name, seen, records))
+    html_path.write_text(
+        _report(workspace, name, seen, records).replace("</body>", route_html(workspace, stops) + "</body>")
+    )
     return CaseFiles(csv_path, html_path, len(records))
 
 

@@ -11,7 +11,7 @@ from reid_core.errors import UserError
 
 DB_NAME = "workspace.sqlite"
 APP_ID = "rru-reid-workspace"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: proposed people (proposals, proposal_members, camera_pairs)
 
 
 class WorkspaceError(UserError):
@@ -114,11 +114,31 @@ TABLES: dict[str, dict] = {
         "foreign_keys": [("query_tracklet_id", "tracklets", "id"), ("match_tracklet_id", "tracklets", "id")],
     },
 }
+# Added in schema version 2 (a version-1 workspace gets them from ``migrate``): proposed people,
+# kept apart from the identities the operator confirmed, and per camera pair settings.
+PEOPLE_TABLES: dict[str, dict] = {
+    "proposals": {  # one proposed person; ``identity_id`` once accepted into a confirmed identity
+        "columns": {"id": int, "confidence": float, "identity_id": int, "model_id": str, "created_at": float},
+        "pk": "id",
+    },
+    "proposal_members": {  # a tracklet belongs to at most one proposal
+        "columns": {"tracklet_id": int, "proposal_id": int, "confidence": float},
+        "pk": "tracklet_id",
+        "foreign_keys": [("tracklet_id", "tracklets", "id"), ("proposal_id", "proposals", "id")],
+    },
+    "camera_pairs": {  # camera_a < camera_b; views_overlap = 1: one person may be in both at once
+        "columns": {"camera_a": int, "camera_b": int, "views_overlap": int},
+        "pk": ("camera_a", "camera_b"),
+        "foreign_keys": [("camera_a", "cameras", "id"), ("camera_b", "cameras", "id")],
+    },
+}
+TABLES |= PEOPLE_TABLES
 INDEXES = [
     ("tracklets", ["camera_id"]),
     ("tracklets", ["video_id"]),
     ("embeddings", ["model_id"]),
     ("videos", ["content_hash"]),
+    ("proposal_members", ["proposal_id"]),
 ]
 
 TRACKLET_SELECT = (
@@ -214,6 +234,34 @@ def check_or_create_schema(db: sqlite_utils.Database, path: object) -> None:
             f"{path}: workspace schema version {version} is newer than this program's {SCHEMA_VERSION}; "
             "update the program"
         )
-    if version < SCHEMA_VERSION:
+    if version < 1:
         raise WorkspaceError(f"{path}: workspace schema version {version} is too old to open")
+    if version < SCHEMA_VERSION:
+        migrate(db)
     install_vector_stamps(db)
+
+
+def _add_people_tables(db: sqlite_utils.Database) -> None:
+    for name, spec in PEOPLE_TABLES.items():
+        if name not in db.table_names():
+            db[name].create(spec["columns"], pk=spec["pk"], foreign_keys=spec.get("foreign_keys"))
+    db["proposal_members"].create_index(["proposal_id"], if_not_exists=True)
+
+
+MIGRATIONS = {1: _add_people_tables}  # from version N to N + 1
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    """Bring an older workspace up to ``SCHEMA_VERSION`` in one transaction under the write lock
+    (re-reading the version inside it: another process may have migrated it meanwhile)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = int(db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+        while version < SCHEMA_VERSION:
+            MIGRATIONS[version](db)
+            version += 1
+        db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(version)])
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
