@@ -15,6 +15,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from reid_core.errors import ResourceError, storage_error
 from reid_core.store.footage import FootageStore
 from reid_core.store.labels import LabelStore
 from reid_core.store.proposals import ProposalStore
@@ -48,6 +49,9 @@ class Workspace(FootageStore, ModelStore, LabelStore, ProposalStore):
             self.db.execute("PRAGMA foreign_keys=ON")
             check_or_create_schema(self.db, self.path)
         except sqlite3.DatabaseError as exc:
+            problem = storage_error(exc, self.path)  # locked by another program, read-only, disk full
+            if isinstance(problem, ResourceError):
+                raise problem from exc
             raise WorkspaceError(f"{self.path}: not a usable SQLite database ({exc})") from exc
 
     def _connect(self) -> sqlite3.Connection:
