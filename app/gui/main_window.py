@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -32,15 +32,19 @@ from app.gui.jobs_panel import JobsPanel
 from app.gui.match_view import MatchDialog
 from app.gui.matches import MatchesPanel
 from app.gui.player import CameraPlayer
+from app.gui.shortcuts import REVIEW_SHORTCUTS, HelpDialog
 from app.gui.tracklet_table import TrackletTableModel
-from app.pipeline.identities import confirm_match, identities, reject_match
+from app.pipeline.embed import checkpoints_in_use, missing_per_model
+from app.pipeline.identities import confirm_match, identities, identity_verdicts, reject_match
 from app.pipeline.query import Match, active_model_id
+from app.pipeline.review_history import ReviewHistory
 from app.pipeline.settings import load_settings, save_settings
 from reid_core.errors import UserError
 from reid_core.workspace import Workspace, WorkspaceError
 
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.m4v *.mpg);;All files (*)"
 PLAYERS_PER_ROW = 2
+MODEL_MAKERS = ("finetune", "adapt")  # jobs that add a model to the workspace
 
 
 class MainWindow(QMainWindow):
@@ -53,6 +57,9 @@ class MainWindow(QMainWindow):
         self.players: dict[int, CameraPlayer] = {}  # by video id
         self.match_dialog: MatchDialog | None = None
         self.retrain_dialog: RetrainDialog | None = None
+        self.history = ReviewHistory()  # undo/redo of verdicts, merges and renames
+        self.review_actions: dict[str, QAction] = {}
+        self.help_dialog: HelpDialog | None = None
         self.jobs = JobQueue(self)
         self.jobs.event.connect(self._job_event)
         self.jobs.finished.connect(self._job_finished)
@@ -85,6 +92,8 @@ class MainWindow(QMainWindow):
         self.identities = IdentitiesPanel()
         self.identities.tracklet_chosen.connect(self.select_tracklet)
         self.identities.message.connect(self.statusBar().showMessage)
+        self.identities.history = self.history
+        self.identities.changed.connect(self._labels_changed)
         tabs = QTabWidget()
         tabs.addTab(self.tracklet_list, "Tracklets")
         tabs.addTab(self.identities, "Identities")
@@ -121,6 +130,7 @@ class MainWindow(QMainWindow):
         action(files, "Export case…", lambda: self.identities.export_selected())
         files.addSeparator()
         action(files, "Quit", self.close, "Ctrl+Q")
+        self._build_review_menu()
         tools = self.menuBar().addMenu("&Tools")
         action(tools, "Settings…", self.edit_settings)
         action(tools, "Retrain on confirmed identities…", self.open_retrain)
@@ -129,6 +139,36 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(QLabel(" Re-ID model: "))
         toolbar.addWidget(self.model_box)
         self.addToolBar(toolbar)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.review_actions["help"])
+
+    def _build_review_menu(self) -> None:
+        """The review actions, made from ``REVIEW_SHORTCUTS`` (the Help view lists the same table)."""
+        slots = {
+            "tracklets": lambda: self._focus_tracklets(),
+            "confirm": lambda: self._decide_selected("confirmed"),
+            "reject": lambda: self._decide_selected("rejected"),
+            "next": lambda: self.matches.step(1),
+            "previous": lambda: self.matches.step(-1),
+            "play": lambda: self._play_selected(),
+            "open": lambda: self.open_match(self.matches.selected_match()) if self.matches.selected_match() else None,
+            "undo": lambda: self.undo(),
+            "redo": lambda: self.redo(),
+            "export": lambda: self.export_query_case(),
+            "help": lambda: self.show_help(),
+        }
+        review = self.menuBar().addMenu("&Review")
+        for shortcut in REVIEW_SHORTCUTS:
+            item = QAction(shortcut.text, self)
+            item.setShortcuts([QKeySequence(k) for k in shortcut.keys])
+            item.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            item.setToolTip(f"{shortcut.help} ({' or '.join(shortcut.keys)})")
+            item.setStatusTip(shortcut.help)
+            item.triggered.connect(slots[shortcut.name])
+            self.review_actions[shortcut.name] = item
+            self.addAction(item)  # live whichever widget has the focus
+            if shortcut.name != "help":
+                review.addAction(item)
 
     # -- workspace ------------------------------------------------------------------------
     def _choose_workspace(self, create: bool) -> None:
@@ -147,6 +187,7 @@ class MainWindow(QMainWindow):
             return False
         self.close_workspace()
         self.workspace = workspace
+        self.history.clear()
         self.setWindowTitle(f"RRU re-ID: {folder}")
         self.matches.set_workspace(workspace)
         self.identities.set_workspace(workspace)
@@ -205,9 +246,12 @@ class MainWindow(QMainWindow):
             active = active_model_id(self.workspace)
         except WorkspaceError:
             active = None
+        total = self.workspace.tracklet_count()
         for model in reversed(self.workspace.models()):
             if model["id"] in embedded:
-                self.model_box.addItem(f"{model['name']} ({embedded[model['id']]} tracklets)", model["id"])
+                done = embedded[model["id"]]
+                coverage = f"{done} tracklets" if done >= total else f"{done} of {total} tracklets, embedding…"
+                self.model_box.addItem(f"{model['name']} ({coverage})", model["id"])
                 if model["id"] == active:
                     self.model_box.setCurrentIndex(self.model_box.count() - 1)
 
@@ -257,9 +301,9 @@ class MainWindow(QMainWindow):
         return json.loads(self.workspace.get_meta("pending_videos", "[]") or "[]")
 
     def _unembedded(self) -> bool:
-        """Tracklets no model has embedded yet (an embed job was stopped before it finished)."""
+        """Tracklets some model has not embedded yet (an embed job was stopped, or a model was added)."""
         assert self.workspace is not None
-        return self.workspace.any_unembedded()
+        return self.workspace.any_unembedded() or bool(missing_per_model(self.workspace))
 
     def _queue(self, entries: list[tuple[Path, str, float]]) -> None:
         assert self.workspace is not None
@@ -272,10 +316,18 @@ class MainWindow(QMainWindow):
         self._queue_embed()
 
     def _queue_embed(self) -> None:
+        """One embed job per model the workspace keeps (the active one first): a new camera is
+        embedded by every model, so switching models never hides it. A model with nothing to do
+        finishes at once."""
         assert self.workspace is not None
         settings = load_settings(self.workspace)
-        args = ["embed", str(self.workspace.folder), "--model", settings.checkpoint, "--device", settings.device]
-        self.jobs.submit(Job("embed new tracklets", args, key="embed"))
+        try:
+            active = active_model_id(self.workspace)
+        except WorkspaceError:
+            active = None
+        for checkpoint in checkpoints_in_use(self.workspace, settings.checkpoint, first=active):
+            args = ["embed", str(self.workspace.folder), "--model", str(checkpoint), "--device", settings.device]
+            self.jobs.submit(Job(f"embed with {checkpoint.stem}", args, key=f"embed:{checkpoint}"))
 
     def resume(self) -> None:
         pending = self.pending_videos()
@@ -298,6 +350,8 @@ class MainWindow(QMainWindow):
             return
         self.refresh()
         self.matches.refresh()
+        if ok and job.args[0] in MODEL_MAKERS and not self.jobs.busy and missing_per_model(self.workspace):
+            self._queue_embed()  # a model was added: it embeds the whole workspace in the background
         if not ok and error == "cancelled" and (self.pending_videos() or self._unembedded()):
             self.jobs_panel.offer_resume(len(self.pending_videos()))
         elif not ok and error != "cancelled":  # the job's own one-line errors, as the CLI printed them
@@ -336,18 +390,105 @@ class MainWindow(QMainWindow):
         return self.match_dialog
 
     def record_verdict(self, match: Match, verdict: str) -> None:
+        """Store the verdict (undoable), show it in place and move to the next match: no re-query."""
         if self.workspace is None or self.matches.query is None:
             return
-        query = self.matches.query.id
+        workspace, query, model_id = self.workspace, self.matches.query.id, self.matches.model_id
+        candidate = match.tracklet_id
         if verdict == "confirmed":
-            identity = confirm_match(self.workspace, query, match.tracklet_id, match.similarity, self.matches.model_id)
-            message = f"Confirmed: tracklets #{query} and #{match.tracklet_id} are identity {identity}"
-            self.statusBar().showMessage(message)
+            identity = self.history.record(
+                workspace, f"confirm #{candidate} for #{query}",
+                lambda: confirm_match(workspace, query, candidate, match.similarity, model_id),
+            )
+            name = workspace.identity_name(identity)
+            self.statusBar().showMessage(f"Confirmed: #{query} and #{candidate} are {name}")
         else:
-            reject_match(self.workspace, query, match.tracklet_id, match.similarity, self.matches.model_id)
-            self.statusBar().showMessage(f"Rejected #{match.tracklet_id} for #{query}")
-        self.matches.refresh()
-        self.identities.refresh()
+            self.history.record(
+                workspace, f"reject #{candidate} for #{query}",
+                lambda: reject_match(workspace, query, candidate, match.similarity, model_id),
+            )
+            self.statusBar().showMessage(f"Rejected #{candidate} for #{query}")
+        self._labels_changed()
+        if self.matches.selected_match() == match:
+            self.matches.step(1)
+
+    def _decide_selected(self, verdict: str) -> None:
+        match = self.matches.selected_match()
+        if match is not None:
+            self.record_verdict(match, verdict)
+
+    def _labels_changed(self) -> None:
+        """Verdicts or identities changed (a verdict, undo, redo, merge): redraw them, keep every place."""
+        if self.workspace is None:
+            return
+        if self.matches.query is not None:
+            self.matches.show_verdicts(identity_verdicts(self.workspace, self.matches.query.id))
+        if self.sender() is not self.identities:
+            self.identities.refresh()
+
+    def undo(self) -> None:
+        self._undo_or_redo(self.history.undo, "Undone")
+
+    def redo(self) -> None:
+        self._undo_or_redo(self.history.redo, "Redone")
+
+    def _undo_or_redo(self, step, done: str) -> None:  # type: ignore[no-untyped-def]
+        if self.workspace is None:
+            return
+        try:
+            description = step(self.workspace)
+        except WorkspaceError as exc:
+            show_error(self, str(exc))
+            return
+        self.statusBar().showMessage(f"{done}: {description}" if description else "Nothing to " + done[:-2].lower())
+        self._labels_changed()
+
+    def _focus_tracklets(self) -> None:
+        dock = self.tracklet_list.parentWidget()
+        while dock is not None and not isinstance(dock, QDockWidget):
+            dock = dock.parentWidget()
+        if dock is not None:
+            dock.show()
+        tabs = self.identities.parentWidget()
+        while tabs is not None and not isinstance(tabs, QTabWidget):
+            tabs = tabs.parentWidget()
+        if tabs is not None:
+            tabs.setCurrentWidget(self.tracklet_list)
+        self.tracklet_list.setFocus()
+        if not self.tracklet_list.currentIndex().isValid() and self.tracklets.rowCount():
+            self.tracklet_list.setCurrentIndex(self.tracklets.index(0, 0))
+
+    def _play_selected(self) -> None:
+        """Show the selected match in its camera's player, and play or pause it there."""
+        match = self.matches.selected_match()
+        if self.workspace is None or match is None:
+            return
+        candidate = self.workspace.tracklet(match.tracklet_id)
+        player = self.players.get(candidate.video_id)
+        if player is None:
+            return
+        if candidate.id not in player.view.highlight:
+            player.show_tracklet(candidate.id, candidate.start_frame)
+            player.play_button.setChecked(True)
+        else:
+            player.play_button.setChecked(not player.timer.isActive())
+
+    def export_query_case(self, folder: Path | None = None) -> Path | None:
+        """Evidence export of the query's identity (else the one selected under Identities)."""
+        if self.workspace is None:
+            return None
+        identity = self.workspace.identity_of(self.matches.query.id) if self.matches.query is not None else None
+        chosen = [identity] if identity is not None else self.identities.selected_ids()
+        if len(chosen) != 1:
+            self.statusBar().showMessage("Nothing to export: confirm a match for the query, or select one identity.")
+            return None
+        return self.identities.export(chosen[0], folder)
+
+    def show_help(self) -> HelpDialog:
+        if self.help_dialog is None:
+            self.help_dialog = HelpDialog(self)
+        self.help_dialog.show()
+        return self.help_dialog
 
     # -- settings and retraining ----------------------------------------------------------
     def edit_settings(self) -> None:
