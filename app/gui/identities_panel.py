@@ -64,7 +64,7 @@ class IdentitiesPanel(QWidget):
         self.list.setModel(self.model)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.doubleClicked.connect(self._show_first)
-        rename, merge, export = QPushButton("Rename"), QPushButton("Merge"), QPushButton("Export case…")
+        rename, merge, export = QPushButton("Rename"), QPushButton("Merge"), QPushButton("Export…")
         rename.setToolTip("Rename the selected identity (undo: Ctrl+Z)")
         merge.setToolTip("Merge the selected identities into the first one selected (undo: Ctrl+Z)")
         export.setToolTip("Evidence export of the selected identity: snapshots, scores, verdict history, hashes")

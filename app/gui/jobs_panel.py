@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.jobs import Job, JobQueue
+from app.gui.jobs import Job, JobQueue, eta_text
 from app.pipeline.events import progress_counts
 
 
@@ -49,6 +49,7 @@ class JobsPanel(QWidget):
         jobs.progress.connect(self._progress)
         jobs.event.connect(self._event)
         jobs.finished.connect(self._finished)
+        jobs.dropped.connect(lambda job: self._status(job, "replaced by a later request"))
         jobs.idle.connect(lambda: self.cancel_button.setEnabled(False))
 
     def _row(self, job: Job) -> int:
@@ -81,6 +82,10 @@ class JobsPanel(QWidget):
         done, total = progress_counts(event)
         bar.setRange(0, total)
         bar.setValue(done)
+        current = self.table.item(self._row(job), 2)
+        if current is not None and current.text().startswith("running"):
+            left = eta_text(job.eta_seconds())
+            self._status(job, f"running, {left}" if left else "running")
 
     def _event(self, job: Job, event: dict) -> None:
         if event["kind"] == "video":
@@ -96,7 +101,7 @@ class JobsPanel(QWidget):
             bar.setValue(bar.maximum())
         current = self.table.item(self._row(job), 2)
         if ok:
-            if current is None or current.text() in ("running", "queued"):
+            if current is None or current.text().startswith(("running", "queued")):
                 self._status(job, "done")
         elif id(job) not in self.reported:
             self._status(job, error or "failed", error=error != "cancelled")

@@ -6,17 +6,15 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDockWidget,
     QFileDialog,
-    QGridLayout,
     QLabel,
     QMainWindow,
     QMessageBox,
-    QScrollArea,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -32,6 +30,7 @@ from app.gui.jobs_panel import JobsPanel
 from app.gui.match_view import MatchDialog
 from app.gui.matches import MatchesPanel
 from app.gui.player import CameraPlayer
+from app.gui.players_grid import PlayersGrid
 from app.gui.shortcuts import REVIEW_SHORTCUTS, HelpDialog
 from app.gui.tracklet_table import TrackletTableModel
 from app.pipeline.embed import checkpoints_in_use, missing_per_model
@@ -43,7 +42,6 @@ from reid_core.errors import UserError
 from reid_core.workspace import Workspace, WorkspaceError
 
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.m4v *.mpg);;All files (*)"
-PLAYERS_PER_ROW = 2
 MODEL_MAKERS = ("finetune", "adapt")  # jobs that add a model to the workspace
 
 
@@ -60,23 +58,22 @@ class MainWindow(QMainWindow):
         self.history = ReviewHistory()  # undo/redo of verdicts, merges and renames
         self.review_actions: dict[str, QAction] = {}
         self.help_dialog: HelpDialog | None = None
+        self.close_question: QMessageBox | None = None  # asked when closing with jobs running
         self.jobs = JobQueue(self)
         self.jobs.event.connect(self._job_event)
         self.jobs.finished.connect(self._job_finished)
 
-        self.players_area = QWidget()
-        self.players_grid = QGridLayout(self.players_area)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.players_area)
+        self.players_grid = PlayersGrid()  # every camera whole on screen, re-flowed on resize
         self.matches = MatchesPanel()
         self.matches.open_requested.connect(self.open_match)
         self.matches.verdict_requested.connect(self.record_verdict)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(scroll)
-        splitter.addWidget(self.matches)
-        splitter.setSizes([900, 600])
-        self.setCentralWidget(splitter)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.players_grid)
+        self.splitter.addWidget(self.matches)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(self.splitter)
 
         self.tracklets = TrackletTableModel(self)
         self.tracklet_list = QTableView()
@@ -97,10 +94,13 @@ class MainWindow(QMainWindow):
         tabs = QTabWidget()
         tabs.addTab(self.tracklet_list, "Tracklets")
         tabs.addTab(self.identities, "Identities")
-        self._dock("Browse", tabs, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.browse_dock = self._dock("Browse", tabs, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.jobs_panel = JobsPanel(self.jobs)
         self.jobs_panel.resume_requested.connect(self.resume)
-        self._dock("Background jobs", self.jobs_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.jobs_dock = self._dock("Background jobs", self.jobs_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.compact: bool | None = None  # jobs tabbed with Browse on a small screen (see _fit_to_size)
+        self.splitter_moved = False  # once the operator drags the splitter, their widths stay
+        self.splitter.splitterMoved.connect(lambda *_: setattr(self, "splitter_moved", True))
         self.model_box = QComboBox()
         self.model_box.setMinimumWidth(320)
         self.model_box.activated.connect(self._model_chosen)
@@ -108,11 +108,36 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Create or open a workspace (File menu), then add camera videos.")
 
     # -- layout ---------------------------------------------------------------------------
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setWidget(widget)
         dock.setObjectName(title)
         self.addDockWidget(area, dock)
+        return dock
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_to_size()
+
+    def _fit_to_size(self) -> None:
+        """Share the screen from 1024×700 to 4K: below 1300×900 the jobs panel is a tab beside Browse
+        (the videos get the height); Browse takes a sixth of the width; the cameras 3/5 of the rest."""
+        width, height = self.width(), self.height()
+        compact = width < 1300 or height < 900
+        if compact != self.compact:
+            self.compact = compact
+            if compact:
+                self.tabifyDockWidget(self.browse_dock, self.jobs_dock)
+                self.browse_dock.raise_()
+            else:
+                self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.jobs_dock)
+        browse = max(200, min(width // 6, 420))
+        self.resizeDocks([self.browse_dock], [browse], Qt.Orientation.Horizontal)
+        if not compact:
+            self.resizeDocks([self.jobs_dock], [max(110, height // 8)], Qt.Orientation.Vertical)
+        if not self.splitter_moved:
+            central = max(width - browse, 400)
+            self.splitter.setSizes([central * 3 // 5, central * 2 // 5])
 
     def _build_menus(self) -> None:
         def action(menu, text: str, slot, shortcut: str | None = None) -> QAction:  # type: ignore[no-untyped-def]
@@ -192,6 +217,10 @@ class MainWindow(QMainWindow):
         self.matches.set_workspace(workspace)
         self.identities.set_workspace(workspace)
         self.refresh()
+        self.statusBar().showMessage(
+            f"{workspace.tracklet_count()} tracklets. Click a person in a video, or Ctrl+L to pick a tracklet; "
+            "F1 lists the review keys."
+        )
         pending = self.pending_videos()
         if pending or self._unembedded():
             self.jobs_panel.offer_resume(len(pending))
@@ -201,6 +230,7 @@ class MainWindow(QMainWindow):
         if self.jobs.busy:
             self.jobs.cancel()
             self.jobs.wait_stopped()
+        self.players_grid.clear()
         for player in self.players.values():
             player.close_video()
             player.deleteLater()
@@ -211,9 +241,27 @@ class MainWindow(QMainWindow):
             self.workspace.close()
             self.workspace = None
 
-    def closeEvent(self, event: object) -> None:
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.jobs.busy and not self.ask_to_stop_jobs():
+            event.ignore()
+            return
         self.close_workspace()
-        super().closeEvent(event)  # type: ignore[arg-type]
+        super().closeEvent(event)
+
+    def ask_to_stop_jobs(self) -> bool:
+        """Closing with jobs running asks first: what stops, and what resumes when the workspace is reopened."""
+        running = [job.label for job in self.jobs.jobs]
+        self.close_question = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Background jobs are running",
+            f"{len(running)} background job(s) running or queued: {', '.join(running)}.\n\n"
+            "Stop them and close? Ingestion and embedding resume when you reopen this workspace "
+            "(what is stored stays); a retrain starts over.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        self.close_question.setDefaultButton(QMessageBox.StandardButton.No)
+        return self.close_question.exec() == QMessageBox.StandardButton.Yes
 
     def refresh(self) -> None:
         """Re-read what background jobs may have added: players, tracklets, models, identities."""
@@ -234,9 +282,8 @@ class MainWindow(QMainWindow):
         info = {**video, "name": Path(video["path"]).name, "stride": params.get("tracklets", {}).get("frame_stride", 1)}
         player = CameraPlayer(camera, info, self.workspace.boxes_by_frame(video["id"]))
         player.person_clicked.connect(self.select_tracklet)
-        index = len(self.players)
         self.players[video["id"]] = player
-        self.players_grid.addWidget(player, index // PLAYERS_PER_ROW, index % PLAYERS_PER_ROW)
+        self.players_grid.add(player)
 
     def _refresh_models(self) -> None:
         assert self.workspace is not None
@@ -504,6 +551,10 @@ class MainWindow(QMainWindow):
     def open_retrain(self) -> RetrainDialog | None:
         if self.workspace is None:
             return None
+        if self.retrain_dialog is not None and any(job.key == "retrain" for job in self.jobs.jobs):
+            self.retrain_dialog.show()  # one retrain at a time: its dialog, with its progress
+            self.retrain_dialog.raise_()
+            return self.retrain_dialog
         people = identities(self.workspace)
         dialog = self.retrain_dialog = RetrainDialog(len(people), sum(len(p.tracklet_ids) for p in people), self)
         dialog.start_requested.connect(self.start_retrain)
@@ -514,9 +565,14 @@ class MainWindow(QMainWindow):
         assert self.workspace is not None
         settings = load_settings(self.workspace)
         args = ["finetune", str(self.workspace.folder), "--embed", "--epochs", str(epochs), "--device", settings.device]
-        job = Job("retrain on confirmed identities", args + (extra or []), key="retrain")
-        if self.retrain_dialog is not None:
-            dialog = self.retrain_dialog
-            self.jobs.progress.connect(lambda j, e: dialog.show_progress(e) if j is job else None)
+        job = Job("retrain on confirmed identities", args + (extra or []), key="retrain", exclusive=True)
+        dialog = self.retrain_dialog
+        if not self.jobs.submit(job):
+            message = "A retrain is already running or queued: its progress is in Background jobs."
+            if dialog is not None:
+                dialog.show_refused(message)
+            self.statusBar().showMessage(message)
+            return
+        if dialog is not None:
+            self.jobs.progress.connect(lambda j, e: dialog.show_progress(e, j.eta_seconds()) if j is job else None)
             self.jobs.finished.connect(lambda j, ok, error: dialog.show_finished(ok, error) if j is job else None)
-        self.jobs.submit(job)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.images import rgb_to_qimage
+from app.pipeline.clock import format_span
 from app.pipeline.embed import decode_crops
 from app.pipeline.overlay import colour_map, colour_scale, normalise_maps, overlay_heatmap
 from app.pipeline.query import Match
@@ -50,9 +51,9 @@ class TrackletStrip(QWidget):
         gates = "" if self.gate_range is None else " · gate values {:.3f}–{:.3f} stretched to the scale".format(
             *self.gate_range
         )
-        grid.addWidget(QLabel(f"<b>{title}</b>: tracklet #{tracklet.id}, camera {tracklet.camera}, "
-                              f"{tracklet.start_time:.1f}–{tracklet.end_time:.1f} s{gates}"),
-                       0, 0, 1, max(len(chosen), 1))
+        self.title = QLabel(f"<b>{title}</b>: tracklet #{tracklet.id}, camera {tracklet.camera}, "
+                            f"{format_span(tracklet.start_time, tracklet.end_time)}{gates}")
+        grid.addWidget(self.title, 0, 0, 1, max(len(chosen), 1))
         for column, label in enumerate(self.labels):
             grid.addWidget(label, 1, column)
 
@@ -70,8 +71,8 @@ class TrackletStrip(QWidget):
             label.setPixmap(QPixmap.fromImage(rgb_to_qimage(shown)).scaledToHeight(CROP_HEIGHT))
 
 
-def scale_bar() -> QWidget:
-    """The colour scale of the gate maps, with what its ends mean."""
+def scale_bar() -> tuple[QWidget, QLabel]:
+    """The colour scale of the gate maps with what its ends mean; and the bar itself."""
     bar = QLabel()
     bar.setPixmap(QPixmap.fromImage(rgb_to_qimage(colour_scale(240, 14))))
     bar.setToolTip("Gate value of each region, stretched over the tracklet's own range (see each strip's title)")
@@ -82,7 +83,7 @@ def scale_bar() -> QWidget:
     row.addWidget(bar)
     row.addWidget(QLabel("high gate: this frame trusted"))
     row.addStretch(1)
-    return widget
+    return widget, bar
 
 
 class MatchDialog(QDialog):
@@ -137,7 +138,9 @@ class MatchDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.query_strip)
         layout.addWidget(self.match_strip)
-        layout.addWidget(scale_bar())
+        scale_row, self.scale = scale_bar()
+        self.info = info
+        layout.addWidget(scale_row)
         layout.addWidget(info)
         layout.addLayout(controls)
         self.redraw()

@@ -23,10 +23,11 @@ from PySide6.QtWidgets import (
 
 from app.gui.images import jpeg_to_pixmap
 from app.gui.query_runner import QueryRunner
+from app.pipeline.clock import format_span
 from app.pipeline.query import Match, QueryOptions
 from reid_core.workspace import TrackletRow, Workspace
 
-COLUMNS = ("", "rank", "tracklet", "camera", "time (s)", "similarity", "verdict")
+COLUMNS = ("", "rank", "tracklet", "camera", "time", "similarity", "verdict")
 SCORE_COLUMN = COLUMNS.index("similarity")
 SCORE_HEADERS = {False: "similarity", True: "re-ranked distance"}  # what the rows are ordered by
 SCORE_TIPS = {
@@ -68,11 +69,14 @@ class MatchesPanel(QWidget):
         self.camera_boxes: dict[str, QCheckBox] = {}
         self.camera_row = QHBoxLayout()
         self.camera_row.addWidget(QLabel("cameras:"))
+        self.camera_row.addStretch(1)
         self.use_time = QCheckBox("time window")
         self.time_from, self.time_to = QDoubleSpinBox(), QDoubleSpinBox()
         for spin in (self.time_from, self.time_to):
-            spin.setRange(-1e9, 1e9)
+            spin.setRange(-1e11, 1e11)  # also Unix seconds, for cameras on clock time
+            spin.setDecimals(1)
             spin.setSuffix(" s")
+            spin.setMaximumWidth(110)
         self.time_to.setValue(3600)
         self.rerank = QCheckBox("re-rank (k-reciprocal)")
         self.top_k = QSpinBox()
@@ -83,10 +87,14 @@ class MatchesPanel(QWidget):
             widget.toggled.connect(self.refresh)
         for spin in (self.time_from, self.time_to, self.top_k):
             spin.editingFinished.connect(self.refresh)
-        filters = QHBoxLayout()
-        for widget in (self.use_time, self.time_from, QLabel("to"), self.time_to, self.rerank, self.top_k):
+        filters = QHBoxLayout()  # two short rows rather than one long one: the panel fits a narrow screen
+        for widget in (self.use_time, self.time_from, QLabel("to"), self.time_to):
             filters.addWidget(widget)
         filters.addStretch(1)
+        ranking = QHBoxLayout()
+        for widget in (self.rerank, self.top_k):
+            ranking.addWidget(widget)
+        ranking.addStretch(1)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setIconSize(THUMB)
@@ -96,7 +104,7 @@ class MatchesPanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(THUMB.height() + 4)
         self.table.verticalHeader().hide()
         self.table.cellDoubleClicked.connect(lambda row, _column: self._open(row))
-        self.open_button, self.confirm_button = QPushButton("Open with heatmaps"), QPushButton("Confirm")
+        self.open_button, self.confirm_button = QPushButton("Heatmaps…"), QPushButton("Confirm")
         self.reject_button = QPushButton("Reject")
         self.open_button.clicked.connect(lambda: self._open(self.table.currentRow()))
         self.confirm_button.clicked.connect(lambda: self._decide("confirmed"))
@@ -119,6 +127,7 @@ class MatchesPanel(QWidget):
         layout.addWidget(self.notice)
         layout.addLayout(self.camera_row)
         layout.addLayout(filters)
+        layout.addLayout(ranking)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
 
@@ -138,7 +147,7 @@ class MatchesPanel(QWidget):
                 box = self.camera_boxes[name] = QCheckBox(name)
                 box.setChecked(True)
                 box.toggled.connect(self.refresh)
-                self.camera_row.insertWidget(self.camera_row.count(), box)
+                self.camera_row.insertWidget(self.camera_row.count() - 1, box)  # before the stretch
 
     def options(self) -> QueryOptions:
         chosen = tuple(n for n, b in self.camera_boxes.items() if b.isChecked())
@@ -184,7 +193,7 @@ class MatchesPanel(QWidget):
         self.model_id, self.matches = model_id, matches
         self.heading.setText(
             f"<b>Query</b> tracklet #{query.id}, camera {query.camera}, "
-            f"{query.start_time:.1f}–{query.end_time:.1f} s: {len(self.matches)} matches from other cameras"
+            f"{format_span(query.start_time, query.end_time)}: {len(self.matches)} matches from other cameras"
         )
         reranked = any(m.distance is not None for m in matches)
         header = QTableWidgetItem(SCORE_HEADERS[reranked])
@@ -199,7 +208,7 @@ class MatchesPanel(QWidget):
                 str(match.rank),
                 str(match.tracklet_id),
                 match.camera,
-                f"{match.start_time:.1f}–{match.end_time:.1f}",
+                format_span(match.start_time, match.end_time),
                 f"{match.distance if match.distance is not None else match.similarity:.3f}",
                 verdict,
             )
@@ -213,6 +222,7 @@ class MatchesPanel(QWidget):
                     item.setBackground(VERDICT_COLOURS[verdict])
                 self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
+        self.table.setColumnWidth(0, THUMB.width() + 8)  # the picture column, empty until thumbnails arrive
         if self.matches:
             self.table.selectRow(self.row_of.get(kept.tracklet_id, 0) if kept is not None else 0)
         self.shown, self.shown_query = number, query.id

@@ -20,12 +20,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.pipeline.clock import format_time
 from app.pipeline.identities import CONFIRMED, appearances
 from reid_core.workspace import TrackletRow, Workspace, WorkspaceError
 
 COLUMNS = (
     "identity", "camera", "tracklet", "video", "start_s", "end_s", "start_frame", "end_frame", "boxes",
-    "similarity", "model", "confirmed_at", "snapshots",
+    "similarity", "model", "confirmed_at", "snapshots", "start_clock", "end_clock",
 )
 HISTORY_COLUMNS = ("time", "action", "query", "match", "verdict", "similarity", "model", "identity", "note")
 SNAPSHOTS_PER_APPEARANCE = 4
@@ -136,6 +137,8 @@ def _record(
         "model": (verdict or {}).get("model_id") or "",
         "confirmed_at": utc(verdict["created_at"]) if verdict else "",
         "snapshots": " ".join(str(p.relative_to(out_dir)) for p in snapshots),
+        "start_clock": format_time(t.start_time),  # UTC date and time when the camera's clock is known
+        "end_clock": format_time(t.end_time),
     }
 
 
@@ -205,7 +208,7 @@ def _report(
                 f'height="96" title="{html.escape(p.name)}">' for p in snapshots[t.id])
         for t in seen
     ]
-    shown = ("camera", "tracklet", "start_s", "end_s", "start_frame", "end_frame", "similarity", "model",
+    shown = ("camera", "tracklet", "start_clock", "end_clock", "start_frame", "end_frame", "similarity", "model",
              "confirmed_at", "video")
     cameras = sorted({t.camera for t in seen})
     model_rows = [{**m, "active": "yes" if m["active"] else ""} for m in models]

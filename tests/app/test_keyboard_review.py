@@ -13,36 +13,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from app.gui.main_window import MainWindow
 from app.gui.shortcuts import MATCH_VIEW_KEYS, REVIEW_SHORTCUTS
-from app.pipeline.embed import embed_workspace
-from app.pipeline.ingest import ingest_videos
-from detector.video import cut_clip
-from reid_core.workspace import DB_NAME, Workspace
-from resources import DEMO_VIDEO
-
-
-@pytest.fixture(scope="module")
-def two_cameras(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
-    """Two views of the plaza 40 s apart, ingested and embedded with the default model."""
-    folder = tmp_path_factory.mktemp("review")
-    clips = [cut_clip(folder / "east.avi", 0, 80, DEMO_VIDEO), cut_clip(folder / "west.avi", 400, 80, DEMO_VIDEO)]
-    with Workspace(folder / "ws") as ws:
-        for clip, camera in zip(clips, ("east", "west")):
-            ingest_videos(ws, [clip], camera=camera)
-        embed_workspace(ws)
-    return folder / "ws"
-
-
-@pytest.fixture
-def window(qtbot):  # type: ignore[no-untyped-def]
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    window.activateWindow()
-    qtbot.waitActive(window)
-    yield window
-    window.close_workspace()
+from reid_core.workspace import DB_NAME
 
 
 def key(qtbot, window, name: str, modifier=Qt.KeyboardModifier.NoModifier) -> None:  # type: ignore[no-untyped-def]
@@ -60,8 +32,8 @@ def sha256(path: Path) -> str:
 
 
 @pytest.mark.slow
-def test_a_whole_review_by_keyboard_only(window, qtbot, two_cameras) -> None:  # type: ignore[no-untyped-def]
-    folder = two_cameras
+def test_a_whole_review_by_keyboard_only(window, qtbot, two_cameras_copy) -> None:  # type: ignore[no-untyped-def]
+    folder = two_cameras_copy
     assert window.open_workspace(folder)
     ctrl = Qt.KeyboardModifier.ControlModifier
     key(qtbot, window, Qt.Key.Key_L, ctrl)  # to the tracklet list; its first row is an east tracklet
@@ -131,3 +103,39 @@ def test_help_lists_every_shortcut_the_window_has(window, qtbot) -> None:  # typ
         action = window.review_actions[shortcut.name]
         assert [s.toString() for s in action.shortcuts()] == list(shortcut.keys)
         assert " or ".join(shortcut.keys) in listed and action.toolTip()
+
+
+@pytest.mark.slow
+def test_results_show_the_query_and_the_scores_they_are_ordered_by(  # type: ignore[no-untyped-def]
+    window, qtbot, two_cameras_copy
+) -> None:
+    assert window.open_workspace(two_cameras_copy)
+    matches = window.matches
+    query = max(window.workspace.tracklets(), key=lambda t: t.length)
+    window.select_tracklet(query.id)
+    qtbot.waitUntil(lambda: matches.shown == matches.pending, timeout=20_000)
+    assert matches.table.horizontalHeaderItem(5).text() == "similarity"
+    matches.rerank.setChecked(True)  # re-query with k-reciprocal re-ranking
+    qtbot.waitUntil(lambda: matches.shown == matches.pending, timeout=20_000)
+    assert matches.table.horizontalHeaderItem(5).text() == "re-ranked distance"
+    shown = [float(matches.table.item(r, 5).text()) for r in range(matches.table.rowCount())]
+    assert len(shown) >= 3 and shown == sorted(shown)  # the column the rows are ordered by
+    assert shown == [round(m.distance, 3) for m in matches.matches]
+    assert not matches.query_picture.pixmap().isNull()
+
+    dialog = window.open_match(matches.matches[0])
+    assert dialog is not None and "re-ranked distance" in dialog.info.text()
+    scale = dialog.scale.pixmap().toImage()  # the colour scale: blue (low) on the left, red (high) on the right
+    left, right = scale.pixelColor(1, 5), scale.pixelColor(scale.width() - 2, 5)
+    assert left.blue() > 100 > left.red() and right.red() > 100 > right.blue()
+    label = dialog.match_strip.labels[0]
+    overlaid = label.pixmap().toImage()
+    dialog.map_only_box.setChecked(True)  # the gate map alone
+    alone = label.pixmap().toImage()
+    dialog.heatmap_box.setChecked(False)  # the crop alone
+    crop = label.pixmap().toImage()
+    assert overlaid != alone and alone != crop and overlaid != crop
+    assert not dialog.map_only_box.isEnabled()  # no map to show alone while the map is off
+    low, high = dialog.match_strip.gate_range
+    assert 0.0 <= low <= high <= 1.0 and f"{low:.3f}–{high:.3f}" in dialog.match_strip.title.text()
+    dialog.close()
