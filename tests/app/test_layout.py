@@ -54,7 +54,13 @@ def test_the_window_fits_the_screen(window, qtbot, two_cameras, tmp_path, size) 
     picture = window.grab()
     assert (picture.width(), picture.height()) == size
     picture.save(str(tmp_path / f"window_{width}x{height}.png"))
+    dialog = window.open_match(matches.matches[0])  # the heatmap view fits this screen too
+    assert dialog is not None
+    QApplication.processEvents()
+    assert dialog.width() <= width and dialog.height() <= height, (dialog.width(), dialog.height())
     if os.environ.get("REID_SCREENSHOTS"):
         out = Path(os.environ["REID_SCREENSHOTS"])
         out.mkdir(parents=True, exist_ok=True)
         picture.save(str(out / f"window_{width}x{height}.png"))
+        dialog.grab().save(str(out / f"match_heatmaps_{width}x{height}.png"))
+    dialog.close()
