@@ -127,10 +127,12 @@ def checkpoints_in_use(workspace: Workspace, new_tracklets_model: str | Path, fi
 
 
 def missing_per_model(workspace: Workspace) -> dict[str, int]:
-    """Tracklets each registered model has not embedded yet (models that embedded all are absent)."""
+    """Tracklets each registered model has not embedded yet (models that embedded all are absent,
+    and so are models whose checkpoint file is gone: nothing can embed with them)."""
     total = workspace.tracklet_count()
     embedded = workspace.embedded_counts()
-    missing = {m["id"]: total - embedded.get(m["id"], 0) for m in workspace.models()}
+    usable = [m for m in workspace.models() if Path(m["path"]).is_file()]
+    missing = {m["id"]: total - embedded.get(m["id"], 0) for m in usable}
     return {model_id: count for model_id, count in missing.items() if count > 0}
 
 

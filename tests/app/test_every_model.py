@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from app.gui.main_window import MainWindow
 from app.pipeline.embed import checkpoints_in_use, embed_workspace, missing_per_model
 from app.pipeline.ingest import ingest_videos
 from app.pipeline.query import active_model_id
@@ -38,15 +37,6 @@ def second_model(folder: Path) -> Path:
     shutil.copytree(DEFAULT_REID_CHECKPOINT.with_suffix(".onnx"), export)
     (export / "model_id").write_text(file_digest(target) + "\n")
     return target
-
-
-@pytest.fixture
-def window(qtbot):  # type: ignore[no-untyped-def]
-    window = MainWindow()
-    qtbot.addWidget(window)
-    window.show()
-    yield window
-    window.close_workspace()
 
 
 @pytest.mark.slow

@@ -13,6 +13,8 @@ import pytest
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtWidgets import QApplication, QWidget
 
+from app.gui.players_grid import FRAME_ASPECT, PLAYER_CHROME, best_columns, frame_height
+
 SIZES = [(1024, 700), (1600, 1000), (1920, 1080)]
 MIN_VIDEO_HEIGHT = {1024: 150, 1600: 260, 1920: 300}  # the frame as drawn, in pixels
 
@@ -64,3 +66,11 @@ def test_the_window_fits_the_screen(window, qtbot, two_cameras, tmp_path, size) 
         picture.save(str(out / f"window_{width}x{height}.png"))
         dialog.grab().save(str(out / f"match_heatmaps_{width}x{height}.png"))
     dialog.close()
+
+
+def test_cameras_go_side_by_side_only_when_that_draws_them_larger() -> None:
+    assert best_columns(2, 1200, 500) == 2  # wide and low: side by side
+    assert best_columns(2, 500, 900) == 1  # narrow and tall: stacked
+    assert best_columns(2, 700, 900, min_width=400) == 1  # the controls of two would not fit side by side
+    assert best_columns(4, 1400, 900) == 2 and best_columns(0, 100, 100) == 1
+    assert frame_height(2, 1, 500, 900) == min(900 / 2 - PLAYER_CHROME, 500 / FRAME_ASPECT)
