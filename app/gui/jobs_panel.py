@@ -38,6 +38,8 @@ class JobsPanel(QWidget):
         self.resume_button = QPushButton("Resume")
         self.resume_button.setEnabled(False)
         self.resume_button.clicked.connect(self._resume)
+        self.cancel_button.setToolTip("Stop the running job now and drop the queued ones; what is stored stays")
+        self.resume_button.setToolTip("Carry on with videos not ingested yet and tracklets a model has not embedded")
         buttons = QVBoxLayout()
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.resume_button)

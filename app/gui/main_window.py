@@ -43,6 +43,7 @@ from reid_core.workspace import Workspace, WorkspaceError
 
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.m4v *.mpg);;All files (*)"
 MODEL_MAKERS = ("finetune", "adapt")  # jobs that add a model to the workspace
+RESUME_ON_OPEN = "resume_on_open"  # meta key: "1" when the window was closed on running jobs
 
 
 class MainWindow(QMainWindow):
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
         self.tracklet_list.setModel(self.tracklets)
         self.tracklet_list.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.tracklet_list.verticalHeader().hide()
+        self.tracklet_list.setToolTip("Every tracklet; Enter or a double click makes one the query (Ctrl+L comes here)")
         self.tracklet_list.activated.connect(
             lambda index: self.select_tracklet(self.tracklets.tracklet_id(index.row()))
         )
@@ -103,6 +105,7 @@ class MainWindow(QMainWindow):
         self.splitter.splitterMoved.connect(lambda *_: setattr(self, "splitter_moved", True))
         self.model_box = QComboBox()
         self.model_box.setMinimumWidth(320)
+        self.model_box.setToolTip("The re-ID model queries use; every model embeds every camera (in the background)")
         self.model_box.activated.connect(self._model_chosen)
         self._build_menus()
         self.statusBar().showMessage("Create or open a workspace (File menu), then add camera videos.")
@@ -222,7 +225,11 @@ class MainWindow(QMainWindow):
             "F1 lists the review keys."
         )
         pending = self.pending_videos()
-        if pending or self._unembedded():
+        if (pending or self._unembedded()) and workspace.get_meta(RESUME_ON_OPEN) == "1":
+            workspace.set_meta(RESUME_ON_OPEN, "0")  # the window was closed on running jobs: carry on
+            self.resume()
+            self.statusBar().showMessage("Resuming the background jobs stopped when the window was closed.")
+        elif pending or self._unembedded():
             self.jobs_panel.offer_resume(len(pending))
         return True
 
@@ -242,9 +249,12 @@ class MainWindow(QMainWindow):
             self.workspace = None
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.jobs.busy and not self.ask_to_stop_jobs():
-            event.ignore()
-            return
+        if self.jobs.busy:
+            if not self.ask_to_stop_jobs():
+                event.ignore()
+                return
+            if self.workspace is not None:
+                self.workspace.set_meta(RESUME_ON_OPEN, "1")
         self.close_workspace()
         super().closeEvent(event)
 

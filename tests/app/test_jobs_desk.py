@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from app.gui.dialogs import RetrainDialog
 from app.gui.jobs import Job, eta_text
+from app.gui.main_window import MainWindow
 from detector.video import cut_clip
 from resources import DEMO_VIDEO
 
@@ -62,3 +63,9 @@ def test_one_retrain_at_a_time_and_closing_asks_first(  # type: ignore[no-untype
     QTimer.singleShot(300, lambda: answer(QMessageBox.StandardButton.Yes))
     assert window.close() and not window.jobs.busy and window.workspace is None
     assert answers == [QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes]
+
+    reopened = MainWindow()  # the stopped jobs resume when the workspace is opened again
+    qtbot.addWidget(reopened)
+    assert reopened.open_workspace(two_cameras_copy)
+    assert reopened.jobs.jobs[0].label == "ingest north.avi (north)"
+    reopened.close_workspace()  # stops them again (the test ends here)
