@@ -10,7 +10,6 @@ from PySide6.QtGui import QBrush, QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
-    QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui.clock_spin import ClockSpinBox
 from app.gui.images import jpeg_to_pixmap
 from app.gui.query_runner import QueryRunner
 from app.pipeline.clock import format_span
@@ -71,12 +71,10 @@ class MatchesPanel(QWidget):
         self.camera_row.addWidget(QLabel("cameras:"))
         self.camera_row.addStretch(1)
         self.use_time = QCheckBox("time window")
-        self.time_from, self.time_to = QDoubleSpinBox(), QDoubleSpinBox()
+        self.time_from, self.time_to = ClockSpinBox(), ClockSpinBox()  # seconds, or UTC dates on clock time
         for spin in (self.time_from, self.time_to):
-            spin.setRange(-1e11, 1e11)  # also Unix seconds, for cameras on clock time
-            spin.setDecimals(1)
-            spin.setSuffix(" s")
-            spin.setMaximumWidth(110)
+            spin.setMinimumWidth(90)
+            spin.setMaximumWidth(170)
         self.time_to.setValue(3600)
         self.rerank = QCheckBox("re-rank (k-reciprocal)")
         self.top_k = QSpinBox()
@@ -162,6 +160,9 @@ class MatchesPanel(QWidget):
     def set_query(self, tracklet_id: int) -> None:
         assert self.workspace is not None
         self.query = self.workspace.tracklet(tracklet_id)
+        if not self.use_time.isChecked():  # a window to start from: an hour either side of the query
+            self.time_from.setValue(self.query.start_time - 3600)
+            self.time_to.setValue(self.query.end_time + 3600)
         jpeg = self.workspace.thumbnail(tracklet_id)
         self.query_picture.setPixmap(jpeg_to_pixmap(jpeg, THUMB.height()) if jpeg else QPixmap())
         self.refresh()

@@ -6,6 +6,7 @@ import os
 import struct
 from pathlib import Path
 
+from app.gui.clock_spin import ClockSpinBox, parse_time
 from app.gui.dialogs import AddVideosDialog, duration
 from app.pipeline.clock import MP4_EPOCH, default_start, format_span, format_time, start_from_metadata
 from detector.video import cut_clip
@@ -52,3 +53,17 @@ def test_adding_videos_offers_each_camera_clock_and_returns_it(qtbot, tmp_path: 
     assert dialog.entries() == [(clip, "lobby", NOON - 5.0)]
     dialog.starts[0].setDateTime(dialog.starts[0].dateTime().addSecs(3600))  # the operator corrects it
     assert dialog.entries()[0][2] == NOON + 3595.0
+
+
+def test_the_time_filter_takes_seconds_or_a_utc_date(qtbot) -> None:  # type: ignore[no-untyped-def]
+    assert parse_time("12.5 s") == 12.5 and parse_time("2025-12-01 12:00:05.5") == NOON + 5.5
+    assert parse_time("2025-12-01 13:00") == NOON + 3600 and parse_time("noon") is None
+    spin = ClockSpinBox()
+    qtbot.addWidget(spin)
+    spin.setValue(NOON)
+    assert spin.text() == "2025-12-01 12:00:00.0" and spin.clock()
+    spin.lineEdit().setText("2025-12-01 12:30:00")
+    spin.interpretText()
+    assert spin.value() == NOON + 1800
+    spin.setValue(40.0)
+    assert spin.text() == "40.0 s" and not spin.clock()
