@@ -266,7 +266,7 @@ class MainWindow(QMainWindow):
             "Background jobs are running",
             f"{len(running)} background job(s) running or queued: {', '.join(running)}.\n\n"
             "Stop them and close? Ingestion and embedding resume when you reopen this workspace "
-            "(what is stored stays); a retrain starts over.",
+            "(what is stored stays); a retrain is lost: start it again from Tools.",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             self,
         )
