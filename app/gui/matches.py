@@ -184,8 +184,9 @@ class MatchesPanel(QWidget):
             return
         self.matches = []
         self.heading.setText(f"Tracklet #{self.query.id}: {message}")
+        self.notice.hide()
         self.table.setRowCount(0)
-        self.shown = number
+        self.shown, self.shown_query = number, None
 
     def _show_ranked(self, number: int, model_id: str, matches: list[Match], decided: dict[int, str]) -> None:
         if number != self.pending or self.query is None:
