@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+import cv2
+from PySide6.QtCore import QDateTime, Qt, QTimeZone, Signal
 from PySide6.QtWidgets import (
     QComboBox,
+    QDateTimeEdit,
     QDialog,
     QDialogButtonBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -25,28 +26,37 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui.jobs import eta_text
+from app.gui.loss_plot import LossPlot
+from app.pipeline.clock import default_start
 from app.pipeline.events import progress_counts
 from app.pipeline.settings import AppSettings
 from reid_core.devices import DEVICE_CHOICES
 
 
 class AddVideosDialog(QDialog):
-    """One row per video: its camera name (default: the file's name) and its start time in seconds."""
+    """One row per video: its camera name (default: the file's name) and the camera's clock time at
+    the video's first frame (UTC; from the file's metadata, else its modification time less its
+    duration; the operator corrects it)."""
 
     def __init__(self, paths: list[Path], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Add videos")
         self.paths = paths
         self.table = QTableWidget(len(paths), 3)
-        self.table.setHorizontalHeaderLabels(["video", "camera", "start time (s)"])
-        self.starts: list[QDoubleSpinBox] = []
+        self.table.setHorizontalHeaderLabels(["video", "camera", "first frame at (UTC)"])
+        self.starts: list[QDateTimeEdit] = []
         for row, path in enumerate(paths):
             name = QTableWidgetItem(path.name)
             name.setFlags(name.flags() & ~Qt.ItemFlag.ItemIsEditable)
             self.table.setItem(row, 0, name)
             self.table.setItem(row, 1, QTableWidgetItem(path.stem))
-            start = QDoubleSpinBox()
-            start.setRange(0, 1e9)
+            first_frame = int(default_start(path, duration(path)))
+            start = QDateTimeEdit(QDateTime.fromSecsSinceEpoch(first_frame, QTimeZone.utc()))
+            start.setDisplayFormat("yyyy-MM-dd HH:mm:ss")
+            start.setCalendarPopup(True)
+            start.setToolTip("The camera's clock at the first frame: from the file's metadata when it states it, "
+                             "else the file's modification time less the video's length. Correct it if needed.")
             self.starts.append(start)
             self.table.setCellWidget(row, 2, start)
         self.table.resizeColumnsToContents()
@@ -60,7 +70,11 @@ class AddVideosDialog(QDialog):
 
     def entries(self) -> list[tuple[Path, str, float]]:
         return [
-            (path, (self.table.item(row, 1).text().strip() or path.stem), self.starts[row].value())
+            (
+                path,
+                self.table.item(row, 1).text().strip() or path.stem,
+                float(self.starts[row].dateTime().toSecsSinceEpoch()),
+            )
             for row, path in enumerate(self.paths)
         ]
 
@@ -128,6 +142,7 @@ class RetrainDialog(QDialog):
         self.epochs.setRange(1, 200)
         self.epochs.setValue(5)
         self.progress = QProgressBar()
+        self.loss_plot = LossPlot()
         self.status = QLabel(f"{identities} confirmed identities, {tracklets} tracklets.")
         self.status.setWordWrap(True)
         self.start_button = QPushButton("Start")
@@ -147,22 +162,43 @@ class RetrainDialog(QDialog):
         layout.addWidget(self.status)
         layout.addLayout(form)
         layout.addWidget(self.progress)
+        layout.addWidget(self.loss_plot, 1)
         layout.addLayout(buttons)
 
     def _start(self) -> None:
         self.start_button.setEnabled(False)
+        self.loss_plot.clear()
         self.status.setText("Training in the background…")
         self.start_requested.emit(self.epochs.value())
 
-    def show_progress(self, event: dict) -> None:
+    def show_progress(self, event: dict, eta_seconds: float | None = None) -> None:
+        """A progress event of the running job: bar, time left, and the loss curve while training."""
         done, total = progress_counts(event)
         self.progress.setRange(0, total)
         self.progress.setValue(done)
+        left = eta_text(eta_seconds)
+        left = f"; {left}" if left else ""
         if event.get("stage") == "embed":
-            self.status.setText(f"Embedding with the new model: {done}/{total} tracklets")
+            self.status.setText(f"Embedding with the new model: {done}/{total} tracklets{left}")
         else:
-            self.status.setText(f"Epoch {event['epoch']}/{event['epochs']}, loss {event['total']:.3f}")
+            self.loss_plot.add(float(event["total"]))
+            self.status.setText(f"Epoch {event['epoch']}/{event['epochs']}, loss {event['total']:.3f}{left} "
+                                "(training, then embedding the workspace with the new model)")
+
+    def show_refused(self, message: str) -> None:
+        self.status.setText(message)
 
     def show_finished(self, ok: bool, error: str) -> None:
         self.status.setText("Done: the new model is active." if ok else f"Retraining failed: {error}")
         self.start_button.setEnabled(True)
+
+
+def duration(path: Path) -> float:
+    """A video's length in seconds (0 when it cannot be read: the dialog still opens)."""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        fps = capture.get(cv2.CAP_PROP_FPS) or 0.0
+        frames = capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0.0
+        return frames / fps if fps > 0 else 0.0
+    finally:
+        capture.release()

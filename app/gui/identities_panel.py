@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QItemSelectionModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -16,8 +17,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.pipeline.case_export import export_case
+from app.pipeline.case_export import default_export_folder, export_case
 from app.pipeline.identities import Identity, identities, merge_identities, rename_identity
+from app.pipeline.review_history import ReviewHistory
 from reid_core.workspace import Workspace
 
 Index = QModelIndex | QPersistentModelIndex
@@ -56,12 +58,16 @@ class IdentitiesPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.workspace: Workspace | None = None
+        self.history: ReviewHistory | None = None  # the window's undo history, when it has one
         self.model = IdentityListModel(self)
         self.list = QListView()
         self.list.setModel(self.model)
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.doubleClicked.connect(self._show_first)
-        rename, merge, export = QPushButton("Rename"), QPushButton("Merge"), QPushButton("Export case…")
+        rename, merge, export = QPushButton("Rename"), QPushButton("Merge"), QPushButton("Export…")
+        rename.setToolTip("Rename the selected identity (undo: Ctrl+Z)")
+        merge.setToolTip("Merge the selected identities into the first one selected (undo: Ctrl+Z)")
+        export.setToolTip("Evidence export of the selected identity: snapshots, scores, verdict history, hashes")
         rename.clicked.connect(self.rename_selected)
         merge.clicked.connect(self.merge_selected)
         export.clicked.connect(lambda: self.export_selected())
@@ -96,7 +102,8 @@ class IdentitiesPanel(QWidget):
             name, ok = QInputDialog.getText(self, "Rename identity", "Name:")
             if not ok or not name.strip():
                 return
-        rename_identity(self.workspace, chosen[0], name)
+        workspace, identity_id, new_name = self.workspace, chosen[0], name
+        self._change(f"rename identity {identity_id}", lambda: rename_identity(workspace, identity_id, new_name))
         self.refresh()
         self.changed.emit()
 
@@ -105,8 +112,13 @@ class IdentitiesPanel(QWidget):
         if len(chosen) < 2 or self.workspace is None:
             self.message.emit("Select two or more identities to merge into the first one selected.")
             return
-        for other in chosen[1:]:
-            merge_identities(self.workspace, chosen[0], other)
+        workspace = self.workspace
+
+        def merge() -> None:
+            for other in chosen[1:]:
+                merge_identities(workspace, chosen[0], other)
+
+        self._change(f"merge identities {', '.join(map(str, chosen))}", merge)
         self.refresh()
         self.changed.emit()
 
@@ -119,9 +131,22 @@ class IdentitiesPanel(QWidget):
             folder = QFileDialog.getExistingDirectory(self, "Export case into folder")
             if not folder:
                 return None
-        files = export_case(self.workspace, chosen[0], folder)
+        return self.export(chosen[0], Path(folder))
+
+    def export(self, identity_id: int, folder: Path | None = None) -> Path | None:
+        """Export one identity's case into ``folder`` (default: a new folder under WORKSPACE/exports/)."""
+        if self.workspace is None:
+            return None
+        folder = folder if folder is not None else default_export_folder(self.workspace, identity_id)
+        files = export_case(self.workspace, identity_id, folder)
         self.message.emit(f"Case exported: {files.appearances} appearances in {files.html} and {files.csv}")
         return files.html
+
+    def _change(self, description: str, change: Callable[[], object]) -> None:
+        if self.history is not None and self.workspace is not None:
+            self.history.record(self.workspace, description, change)
+        else:
+            change()
 
     def _show_first(self, index: QModelIndex) -> None:
         tracklets = self.model.identity(index.row()).tracklet_ids

@@ -10,20 +10,42 @@ running it again resumes where it stopped.
 from __future__ import annotations
 
 import sys
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, QProcess, Signal
 
-from app.pipeline.events import parse_event
+from app.pipeline.events import parse_event, progress_counts
 
 
 @dataclass
 class Job:
     label: str  # what the jobs panel shows ("ingest plaza.avi", "embed", "retrain")
     args: list[str]  # reid arguments, without --events
-    key: str = ""  # e.g. the video path: lets the panel match events to rows
+    key: str = ""  # e.g. the video path: one job per key at a time, and the panel matches events by it
     output: list[str] = field(default_factory=list)
+    exclusive: bool = False  # a second one while this one is queued or running is refused, not queued
+    started_at: float | None = None  # monotonic seconds
+    done: int = 0  # progress: units done of total (frames, tracklets, iterations)
+    total: int = 0
+
+    def eta_seconds(self, now: float | None = None) -> float | None:
+        """Seconds left at the rate so far (None until there is a rate to go by)."""
+        if self.started_at is None or self.done <= 0 or self.total <= self.done:
+            return None
+        elapsed = (time.monotonic() if now is None else now) - self.started_at
+        return elapsed / self.done * (self.total - self.done)
+
+
+def eta_text(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 90:
+        return f"about {max(round(seconds), 1)} s left"
+    if seconds < 5400:
+        return f"about {round(seconds / 60)} min left"
+    return f"about {seconds / 3600:.1f} h left"
 
 
 class JobQueue(QObject):
@@ -34,6 +56,8 @@ class JobQueue(QObject):
     event = Signal(object, dict)  # Job, any other event (video outcome, done)
     finished = Signal(object, bool, str)  # Job, ok, error text
     idle = Signal()
+    refused = Signal(object, object)  # the new Job, the one with its key already running or queued
+    dropped = Signal(object)  # a queued Job replaced by a newer one with its key
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -47,10 +71,27 @@ class JobQueue(QObject):
     def busy(self) -> bool:
         return self._current is not None or bool(self._pending)
 
-    def submit(self, job: Job) -> None:
+    @property
+    def jobs(self) -> list[Job]:
+        """The running job, then the queued ones."""
+        return ([self._current] if self._current is not None else []) + list(self._pending)
+
+    def submit(self, job: Job) -> bool:
+        """Queue a job. One job per key at a time: an ``exclusive`` job (a retrain) whose key is running
+        or queued is refused (False; ``refused`` names the job that holds it); any other job replaces a
+        queued one with its key, moved to the back (an embed queued behind new ingests does all their
+        tracklets), and waits behind a running one (which may have started before the new work existed)."""
+        holder = next((other for other in self.jobs if job.key and other.key == job.key), None)
+        if holder is not None and (job.exclusive or holder.exclusive):
+            self.refused.emit(job, holder)
+            return False
+        if holder is not None and holder is not self._current:
+            self._pending.remove(holder)
+            self.dropped.emit(holder)
         self._pending.append(job)
         if self._current is None:
             self._next()
+        return True
 
     def cancel(self) -> None:
         """Stop now: the running process is killed, queued jobs are dropped."""
@@ -72,6 +113,7 @@ class JobQueue(QObject):
             self.idle.emit()
             return
         job = self._current = self._pending.popleft()
+        job.started_at = time.monotonic()
         self._buffer = ""
         self._cancelled = False
         process = self._process = QProcess(self)
@@ -91,6 +133,7 @@ class JobQueue(QObject):
             if event is None:
                 self._current.output.append(line)
             elif event["kind"] == "progress":
+                self._current.done, self._current.total = progress_counts(event)
                 self.progress.emit(self._current, event)
             else:
                 self.event.emit(self._current, event)

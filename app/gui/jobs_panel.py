@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.gui.jobs import Job, JobQueue
+from app.gui.jobs import Job, JobQueue, eta_text
 from app.pipeline.events import progress_counts
 
 
@@ -38,6 +38,8 @@ class JobsPanel(QWidget):
         self.resume_button = QPushButton("Resume")
         self.resume_button.setEnabled(False)
         self.resume_button.clicked.connect(self._resume)
+        self.cancel_button.setToolTip("Stop the running job now and drop the queued ones; what is stored stays")
+        self.resume_button.setToolTip("Carry on with videos not ingested yet and tracklets a model has not embedded")
         buttons = QVBoxLayout()
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.resume_button)
@@ -49,6 +51,7 @@ class JobsPanel(QWidget):
         jobs.progress.connect(self._progress)
         jobs.event.connect(self._event)
         jobs.finished.connect(self._finished)
+        jobs.dropped.connect(lambda job: self._status(job, "replaced by a later request"))
         jobs.idle.connect(lambda: self.cancel_button.setEnabled(False))
 
     def _row(self, job: Job) -> int:
@@ -81,6 +84,10 @@ class JobsPanel(QWidget):
         done, total = progress_counts(event)
         bar.setRange(0, total)
         bar.setValue(done)
+        current = self.table.item(self._row(job), 2)
+        if current is not None and current.text().startswith("running"):
+            left = eta_text(job.eta_seconds())
+            self._status(job, f"running, {left}" if left else "running")
 
     def _event(self, job: Job, event: dict) -> None:
         if event["kind"] == "video":
@@ -96,7 +103,7 @@ class JobsPanel(QWidget):
             bar.setValue(bar.maximum())
         current = self.table.item(self._row(job), 2)
         if ok:
-            if current is None or current.text() in ("running", "queued"):
+            if current is None or current.text().startswith(("running", "queued")):
                 self._status(job, "done")
         elif id(job) not in self.reported:
             self._status(job, error or "failed", error=error != "cancelled")

@@ -6,17 +6,14 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDockWidget,
     QFileDialog,
-    QGridLayout,
     QLabel,
-    QMainWindow,
     QMessageBox,
-    QScrollArea,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -33,18 +30,24 @@ from app.gui.match_view import MatchDialog
 from app.gui.matches import MatchesPanel
 from app.gui.people_panel import PeoplePanel
 from app.gui.player import CameraPlayer
+from app.gui.players_grid import PlayersGrid
+from app.gui.review_desk import ReviewDesk
+from app.gui.shortcuts import HelpDialog
 from app.gui.tracklet_table import TrackletTableModel
-from app.pipeline.identities import confirm_match, identities, reject_match
+from app.pipeline.embed import checkpoints_in_use, missing_per_model
+from app.pipeline.identities import identities
 from app.pipeline.query import Match, active_model_id
+from app.pipeline.review_history import ReviewHistory
 from app.pipeline.settings import load_settings, save_settings
 from reid_core.errors import UserError
 from reid_core.workspace import Workspace, WorkspaceError
 
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.m4v *.mpg);;All files (*)"
-PLAYERS_PER_ROW = 2
+MODEL_MAKERS = ("finetune", "adapt")  # jobs that add a model to the workspace
+RESUME_ON_OPEN = "resume_on_open"  # meta key: "1" when the window was closed on running jobs
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ReviewDesk):
     def __init__(self) -> None:
         super().__init__()
         self.setWindowTitle("RRU re-ID")
@@ -54,29 +57,32 @@ class MainWindow(QMainWindow):
         self.players: dict[int, CameraPlayer] = {}  # by video id
         self.match_dialog: MatchDialog | None = None
         self.retrain_dialog: RetrainDialog | None = None
+        self.history = ReviewHistory()  # undo/redo of verdicts, merges and renames
+        self.review_actions: dict[str, QAction] = {}
+        self.help_dialog: HelpDialog | None = None
+        self.close_question: QMessageBox | None = None  # asked when closing with jobs running
         self.jobs = JobQueue(self)
         self.jobs.event.connect(self._job_event)
         self.jobs.finished.connect(self._job_finished)
 
-        self.players_area = QWidget()
-        self.players_grid = QGridLayout(self.players_area)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(self.players_area)
+        self.players_grid = PlayersGrid()  # every camera whole on screen, re-flowed on resize
         self.matches = MatchesPanel()
         self.matches.open_requested.connect(self.open_match)
         self.matches.verdict_requested.connect(self.record_verdict)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(scroll)
-        splitter.addWidget(self.matches)
-        splitter.setSizes([900, 600])
-        self.setCentralWidget(splitter)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.players_grid)
+        self.splitter.addWidget(self.matches)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(self.splitter)
 
         self.tracklets = TrackletTableModel(self)
         self.tracklet_list = QTableView()
         self.tracklet_list.setModel(self.tracklets)
         self.tracklet_list.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.tracklet_list.verticalHeader().hide()
+        self.tracklet_list.setToolTip("Every tracklet; Enter or a double click makes one the query (Ctrl+L comes here)")
         self.tracklet_list.activated.connect(
             lambda index: self.select_tracklet(self.tracklets.tracklet_id(index.row()))
         )
@@ -86,33 +92,66 @@ class MainWindow(QMainWindow):
         self.identities = IdentitiesPanel()
         self.identities.tracklet_chosen.connect(self.select_tracklet)
         self.identities.message.connect(self.statusBar().showMessage)
+        self.identities.history = self.history
+        self.identities.changed.connect(self._labels_changed)
         tabs = QTabWidget()
         tabs.addTab(self.tracklet_list, "Tracklets")
         tabs.addTab(self.identities, "Identities")
-        self._dock("Browse", tabs, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.browse_dock = self._dock("Browse", tabs, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.jobs_panel = JobsPanel(self.jobs)
         self.jobs_panel.resume_requested.connect(self.resume)
-        self._dock("Background jobs", self.jobs_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.jobs_dock = self._dock("Background jobs", self.jobs_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.people = PeoplePanel()  # proposed people across cameras: a tab beside the jobs
         self.people.moment_chosen.connect(self.select_tracklet)
         self.people.changed.connect(self.identities.refresh)
         self.people.message.connect(self.statusBar().showMessage)
-        self._dock("People", self.people, Qt.DockWidgetArea.BottomDockWidgetArea)
-        jobs_dock = self.findChild(QDockWidget, "Background jobs")
-        self.tabifyDockWidget(jobs_dock, self.findChild(QDockWidget, "People"))
-        jobs_dock.raise_()
+        self.people_dock = self._dock("People", self.people, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.jobs_dock, self.people_dock)
+        self.jobs_dock.raise_()
+        self.compact: bool | None = None  # jobs tabbed with Browse on a small screen (see _fit_to_size)
+        self.splitter_moved = False  # once the operator drags the splitter, their widths stay
+        self.splitter.splitterMoved.connect(lambda *_: setattr(self, "splitter_moved", True))
         self.model_box = QComboBox()
         self.model_box.setMinimumWidth(320)
+        self.model_box.setToolTip("The re-ID model queries use; every model embeds every camera (in the background)")
         self.model_box.activated.connect(self._model_chosen)
         self._build_menus()
         self.statusBar().showMessage("Create or open a workspace (File menu), then add camera videos.")
 
     # -- layout ---------------------------------------------------------------------------
-    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> None:
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setWidget(widget)
         dock.setObjectName(title)
         self.addDockWidget(area, dock)
+        return dock
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_to_size()
+
+    def _fit_to_size(self) -> None:
+        """Share the screen from 1024×700 to 4K: below 1300×900 the jobs panel is a tab beside Browse
+        (the videos get the height); Browse takes a sixth of the width; the cameras 3/5 of the rest."""
+        width, height = self.width(), self.height()
+        compact = width < 1300 or height < 900
+        if compact != self.compact:
+            self.compact = compact
+            if compact:  # the jobs and people tabs join Browse
+                self.tabifyDockWidget(self.browse_dock, self.jobs_dock)
+                self.tabifyDockWidget(self.browse_dock, self.people_dock)
+                self.browse_dock.raise_()
+            else:
+                self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.jobs_dock)
+                self.tabifyDockWidget(self.jobs_dock, self.people_dock)
+                self.jobs_dock.raise_()
+        browse = max(200, min(width // 6, 420))
+        self.resizeDocks([self.browse_dock], [browse], Qt.Orientation.Horizontal)
+        if not compact:
+            self.resizeDocks([self.jobs_dock], [max(110, height // 8)], Qt.Orientation.Vertical)
+        if not self.splitter_moved:
+            central = max(width - browse, 400)
+            self.splitter.setSizes([central * 3 // 5, central * 2 // 5])
 
     def _build_menus(self) -> None:
         def action(menu, text: str, slot, shortcut: str | None = None) -> QAction:  # type: ignore[no-untyped-def]
@@ -130,6 +169,7 @@ class MainWindow(QMainWindow):
         action(files, "Export case…", lambda: self.identities.export_selected())
         files.addSeparator()
         action(files, "Quit", self.close, "Ctrl+Q")
+        self._build_review_menu()
         tools = self.menuBar().addMenu("&Tools")
         action(tools, "Settings…", self.edit_settings)
         action(tools, "Retrain on confirmed identities…", self.open_retrain)
@@ -139,6 +179,8 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(QLabel(" Re-ID model: "))
         toolbar.addWidget(self.model_box)
         self.addToolBar(toolbar)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.review_actions["help"])
 
     # -- workspace ------------------------------------------------------------------------
     def _choose_workspace(self, create: bool) -> None:
@@ -157,13 +199,22 @@ class MainWindow(QMainWindow):
             return False
         self.close_workspace()
         self.workspace = workspace
+        self.history.clear()
         self.setWindowTitle(f"RRU re-ID: {folder}")
         self.matches.set_workspace(workspace)
         self.identities.set_workspace(workspace)
         self.people.set_workspace(workspace)
         self.refresh()
+        self.statusBar().showMessage(
+            f"{workspace.tracklet_count()} tracklets. Click a person in a video, or Ctrl+L to pick a tracklet; "
+            "F1 lists the review keys."
+        )
         pending = self.pending_videos()
-        if pending or self._unembedded():
+        if (pending or self._unembedded()) and workspace.get_meta(RESUME_ON_OPEN) == "1":
+            workspace.set_meta(RESUME_ON_OPEN, "0")  # the window was closed on running jobs: carry on
+            self.resume()
+            self.statusBar().showMessage("Resuming the background jobs stopped when the window was closed.")
+        elif pending or self._unembedded():
             self.jobs_panel.offer_resume(len(pending))
         return True
 
@@ -171,6 +222,7 @@ class MainWindow(QMainWindow):
         if self.jobs.busy:
             self.jobs.cancel()
             self.jobs.wait_stopped()
+        self.players_grid.clear()
         for player in self.players.values():
             player.close_video()
             player.deleteLater()
@@ -182,9 +234,30 @@ class MainWindow(QMainWindow):
             self.workspace.close()
             self.workspace = None
 
-    def closeEvent(self, event: object) -> None:
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.jobs.busy:
+            if not self.ask_to_stop_jobs():
+                event.ignore()
+                return
+            if self.workspace is not None:
+                self.workspace.set_meta(RESUME_ON_OPEN, "1")
         self.close_workspace()
-        super().closeEvent(event)  # type: ignore[arg-type]
+        super().closeEvent(event)
+
+    def ask_to_stop_jobs(self) -> bool:
+        """Closing with jobs running asks first: what stops, and what resumes when the workspace is reopened."""
+        running = [job.label for job in self.jobs.jobs]
+        self.close_question = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Background jobs are running",
+            f"{len(running)} background job(s) running or queued: {', '.join(running)}.\n\n"
+            "Stop them and close? Ingestion and embedding resume when you reopen this workspace "
+            "(what is stored stays); a retrain is lost: start it again from Tools.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            self,
+        )
+        self.close_question.setDefaultButton(QMessageBox.StandardButton.No)
+        return self.close_question.exec() == QMessageBox.StandardButton.Yes
 
     def refresh(self) -> None:
         """Re-read what background jobs may have added: players, tracklets, models, identities."""
@@ -205,9 +278,8 @@ class MainWindow(QMainWindow):
         info = {**video, "name": Path(video["path"]).name, "stride": params.get("tracklets", {}).get("frame_stride", 1)}
         player = CameraPlayer(camera, info, self.workspace.boxes_by_frame(video["id"]))
         player.person_clicked.connect(self.select_tracklet)
-        index = len(self.players)
         self.players[video["id"]] = player
-        self.players_grid.addWidget(player, index // PLAYERS_PER_ROW, index % PLAYERS_PER_ROW)
+        self.players_grid.add(player)
 
     def _refresh_models(self) -> None:
         assert self.workspace is not None
@@ -217,9 +289,12 @@ class MainWindow(QMainWindow):
             active = active_model_id(self.workspace)
         except WorkspaceError:
             active = None
+        total = self.workspace.tracklet_count()
         for model in reversed(self.workspace.models()):
             if model["id"] in embedded:
-                self.model_box.addItem(f"{model['name']} ({embedded[model['id']]} tracklets)", model["id"])
+                done = embedded[model["id"]]
+                coverage = f"{done} tracklets" if done >= total else f"{done} of {total} tracklets, embedding…"
+                self.model_box.addItem(f"{model['name']} ({coverage})", model["id"])
                 if model["id"] == active:
                     self.model_box.setCurrentIndex(self.model_box.count() - 1)
 
@@ -269,9 +344,9 @@ class MainWindow(QMainWindow):
         return json.loads(self.workspace.get_meta("pending_videos", "[]") or "[]")
 
     def _unembedded(self) -> bool:
-        """Tracklets no model has embedded yet (an embed job was stopped before it finished)."""
+        """Tracklets some model has not embedded yet (an embed job was stopped, or a model was added)."""
         assert self.workspace is not None
-        return self.workspace.any_unembedded()
+        return self.workspace.any_unembedded() or bool(missing_per_model(self.workspace))
 
     def _queue(self, entries: list[tuple[Path, str, float]]) -> None:
         assert self.workspace is not None
@@ -284,10 +359,18 @@ class MainWindow(QMainWindow):
         self._queue_embed()
 
     def _queue_embed(self) -> None:
+        """One embed job per model the workspace keeps (the active one first): a new camera is
+        embedded by every model, so switching models never hides it. A model with nothing to do
+        finishes at once."""
         assert self.workspace is not None
         settings = load_settings(self.workspace)
-        args = ["embed", str(self.workspace.folder), "--model", settings.checkpoint, "--device", settings.device]
-        self.jobs.submit(Job("embed new tracklets", args, key="embed"))
+        try:
+            active = active_model_id(self.workspace)
+        except WorkspaceError:
+            active = None
+        for checkpoint in checkpoints_in_use(self.workspace, settings.checkpoint, first=active):
+            args = ["embed", str(self.workspace.folder), "--model", str(checkpoint), "--device", settings.device]
+            self.jobs.submit(Job(f"embed with {checkpoint.stem}", args, key=f"embed:{checkpoint}"))
 
     def resume(self) -> None:
         pending = self.pending_videos()
@@ -310,6 +393,8 @@ class MainWindow(QMainWindow):
             return
         self.refresh()
         self.matches.refresh()
+        if ok and job.args[0] in MODEL_MAKERS and not self.jobs.busy and missing_per_model(self.workspace):
+            self._queue_embed()  # a model was added: it embeds the whole workspace in the background
         if not ok and error == "cancelled" and (self.pending_videos() or self._unembedded()):
             self.jobs_panel.offer_resume(len(self.pending_videos()))
         elif not ok and error != "cancelled":  # the job's own one-line errors, as the CLI printed them
@@ -348,22 +433,8 @@ class MainWindow(QMainWindow):
             player.show_tracklet(candidate.id, candidate.start_frame)
         return self.match_dialog
 
-    def record_verdict(self, match: Match, verdict: str) -> None:
-        if self.workspace is None or self.matches.query is None:
-            return
-        query = self.matches.query.id
-        if verdict == "confirmed":
-            identity = confirm_match(self.workspace, query, match.tracklet_id, match.similarity, self.matches.model_id)
-            message = f"Confirmed: tracklets #{query} and #{match.tracklet_id} are identity {identity}"
-            self.statusBar().showMessage(message)
-        else:
-            reject_match(self.workspace, query, match.tracklet_id, match.similarity, self.matches.model_id)
-            self.statusBar().showMessage(f"Rejected #{match.tracklet_id} for #{query}")
-        self.matches.refresh()
-        self.identities.refresh()
-
     def group_people(self) -> None:
-        self.findChild(QDockWidget, "People").raise_()
+        self.people_dock.raise_()
         self.people.start_grouping()
 
     # -- settings and retraining ----------------------------------------------------------
@@ -380,6 +451,10 @@ class MainWindow(QMainWindow):
     def open_retrain(self) -> RetrainDialog | None:
         if self.workspace is None:
             return None
+        if self.retrain_dialog is not None and any(job.key == "retrain" for job in self.jobs.jobs):
+            self.retrain_dialog.show()  # one retrain at a time: its dialog, with its progress
+            self.retrain_dialog.raise_()
+            return self.retrain_dialog
         people = identities(self.workspace)
         dialog = self.retrain_dialog = RetrainDialog(len(people), sum(len(p.tracklet_ids) for p in people), self)
         dialog.start_requested.connect(self.start_retrain)
@@ -390,9 +465,14 @@ class MainWindow(QMainWindow):
         assert self.workspace is not None
         settings = load_settings(self.workspace)
         args = ["finetune", str(self.workspace.folder), "--embed", "--epochs", str(epochs), "--device", settings.device]
-        job = Job("retrain on confirmed identities", args + (extra or []), key="retrain")
-        if self.retrain_dialog is not None:
-            dialog = self.retrain_dialog
-            self.jobs.progress.connect(lambda j, e: dialog.show_progress(e) if j is job else None)
+        job = Job("retrain on confirmed identities", args + (extra or []), key="retrain", exclusive=True)
+        dialog = self.retrain_dialog
+        if not self.jobs.submit(job):
+            message = "A retrain is already running or queued: its progress is in Background jobs."
+            if dialog is not None:
+                dialog.show_refused(message)
+            self.statusBar().showMessage(message)
+            return
+        if dialog is not None:
+            self.jobs.progress.connect(lambda j, e: dialog.show_progress(e, j.eta_seconds()) if j is job else None)
             self.jobs.finished.connect(lambda j, ok, error: dialog.show_finished(ok, error) if j is job else None)
-        self.jobs.submit(job)

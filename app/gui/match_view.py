@@ -18,8 +18,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.images import rgb_to_qimage
+from app.pipeline.clock import format_span
 from app.pipeline.embed import decode_crops
-from app.pipeline.overlay import normalise_maps, overlay_heatmap
+from app.pipeline.overlay import colour_map, colour_scale, normalise_maps, overlay_heatmap
 from app.pipeline.query import Match
 from reid_core.workspace import TrackletRow, Workspace
 
@@ -38,15 +39,21 @@ class TrackletStrip(QWidget):
         self.images = decode_crops(chosen)
         stored = workspace.gate_maps(tracklet.id, model_id)
         self.heat: list[np.ndarray | None] = [None] * len(chosen)
+        self.gate_range: tuple[float, float] | None = None  # raw gate values, before the stretch to [0, 1]
         if stored is not None:
             frames, maps = stored
+            self.gate_range = (float(maps.min()), float(maps.max()))
             maps = normalise_maps(maps)
             index = {f: i for i, f in enumerate(frames)}
             self.heat = [maps[index[f]] if f in index else None for f, _ in chosen]
         self.labels = [QLabel() for _ in chosen]
         grid = QGridLayout(self)
-        grid.addWidget(QLabel(f"<b>{title}</b>: tracklet #{tracklet.id}, camera {tracklet.camera}, "
-                              f"{tracklet.start_time:.1f}–{tracklet.end_time:.1f} s"), 0, 0, 1, max(len(chosen), 1))
+        gates = "" if self.gate_range is None else " · gate values {:.3f}–{:.3f} stretched to the scale".format(
+            *self.gate_range
+        )
+        self.title = QLabel(f"<b>{title}</b>: tracklet #{tracklet.id}, camera {tracklet.camera}, "
+                            f"{format_span(tracklet.start_time, tracklet.end_time)}{gates}")
+        grid.addWidget(self.title, 0, 0, 1, max(len(chosen), 1))
         for column, label in enumerate(self.labels):
             grid.addWidget(label, 1, column)
 
@@ -54,10 +61,29 @@ class TrackletStrip(QWidget):
     def has_heatmaps(self) -> bool:
         return any(h is not None for h in self.heat)
 
-    def render(self, show_heatmap: bool, opacity: float) -> None:
+    def render(self, show_heatmap: bool, opacity: float, map_only: bool = False) -> None:
+        """Each crop plain, with its gate map blended over it, or the gate map alone (``map_only``)."""
         for label, image, heat in zip(self.labels, self.images, self.heat):
-            shown = overlay_heatmap(image, heat, opacity) if show_heatmap and heat is not None else image
+            shown = image
+            if show_heatmap and heat is not None:
+                height, width = image.shape[:2]
+                shown = colour_map(heat, width, height) if map_only else overlay_heatmap(image, heat, opacity)
             label.setPixmap(QPixmap.fromImage(rgb_to_qimage(shown)).scaledToHeight(CROP_HEIGHT))
+
+
+def scale_bar() -> tuple[QWidget, QLabel]:
+    """The colour scale of the gate maps with what its ends mean; and the bar itself."""
+    bar = QLabel()
+    bar.setPixmap(QPixmap.fromImage(rgb_to_qimage(colour_scale(240, 14))))
+    bar.setToolTip("Gate value of each region, stretched over the tracklet's own range (see each strip's title)")
+    widget = QWidget()
+    row = QHBoxLayout(widget)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.addWidget(QLabel("low gate: filled from earlier frames"))
+    row.addWidget(bar)
+    row.addWidget(QLabel("high gate: this frame trusted"))
+    row.addStretch(1)
+    return widget, bar
 
 
 class MatchDialog(QDialog):
@@ -77,38 +103,53 @@ class MatchDialog(QDialog):
         self.opacity = QSlider(Qt.Orientation.Horizontal)
         self.opacity.setRange(0, 100)
         self.opacity.setValue(45)
+        self.heatmap_box.setToolTip("Colour each crop by the RRU update gate (G toggles gate map alone / crop)")
+        self.map_only_box = QCheckBox("gate map alone")
+        self.map_only_box.setToolTip("Show the gate map without the crop under it (G)")
+        self.map_only_box.setShortcut("G")
         self.heatmap_box.toggled.connect(self.redraw)
+        self.map_only_box.toggled.connect(self.redraw)
         self.opacity.valueChanged.connect(self.redraw)
         confirm, reject, close = QPushButton("Confirm: same person"), QPushButton("Reject"), QPushButton("Close")
         confirm.clicked.connect(lambda: self._decide("confirmed"))
         reject.clicked.connect(lambda: self._decide("rejected"))
         close.clicked.connect(self.reject)
         self.confirm_button, self.reject_button = confirm, reject
+        confirm.setShortcut("C")
+        reject.setShortcut("X")
+        confirm.setToolTip("Same person (C)")
+        reject.setToolTip("Someone else (X)")
+        close.setToolTip("Close (Esc)")
         controls = QHBoxLayout()
         controls.addWidget(self.heatmap_box)
+        controls.addWidget(self.map_only_box)
         controls.addWidget(QLabel("opacity"))
         controls.addWidget(self.opacity)
         controls.addStretch(1)
         for button in (confirm, reject, close):
             controls.addWidget(button)
         info = QLabel(
-            f"similarity {match.similarity:.3f}"
-            + (f", re-ranked distance {match.distance:.3f}" if match.distance is not None else "")
-            + ". Warm colours: regions where the RRU update gate let this frame's appearance in (trusted); "
+            (f"re-ranked distance {match.distance:.3f} (ranks by it), " if match.distance is not None else "")
+            + f"cosine similarity {match.similarity:.3f}. "
+            "Warm colours: regions where the RRU update gate let this frame's appearance in (trusted); "
             "cool: regions it filled from earlier frames."
         )
         info.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addWidget(self.query_strip)
         layout.addWidget(self.match_strip)
+        scale_row, self.scale = scale_bar()
+        self.info = info
+        layout.addWidget(scale_row)
         layout.addWidget(info)
         layout.addLayout(controls)
         self.redraw()
 
     def redraw(self) -> None:
-        show, opacity = self.heatmap_box.isChecked(), self.opacity.value() / 100
-        self.query_strip.render(show, opacity)
-        self.match_strip.render(show, opacity)
+        show, opacity, alone = self.heatmap_box.isChecked(), self.opacity.value() / 100, self.map_only_box.isChecked()
+        self.map_only_box.setEnabled(show and self.heatmap_box.isEnabled())
+        self.query_strip.render(show, opacity, alone)
+        self.match_strip.render(show, opacity, alone)
 
     def _decide(self, verdict: str) -> None:
         self.verdict.emit(verdict)

@@ -6,11 +6,10 @@ The ranking runs on a worker thread (``QueryRunner``); rows appear when it answe
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon
+from PySide6.QtGui import QBrush, QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
-    QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -21,12 +20,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.gui.clock_spin import ClockSpinBox
 from app.gui.images import jpeg_to_pixmap
 from app.gui.query_runner import QueryRunner
+from app.pipeline.clock import format_span
 from app.pipeline.query import Match, QueryOptions
 from reid_core.workspace import TrackletRow, Workspace
 
-COLUMNS = ("", "rank", "tracklet", "camera", "time (s)", "similarity", "verdict")
+COLUMNS = ("", "rank", "tracklet", "camera", "time", "similarity", "verdict")
+SCORE_COLUMN = COLUMNS.index("similarity")
+SCORE_HEADERS = {False: "similarity", True: "re-ranked distance"}  # what the rows are ordered by
+SCORE_TIPS = {
+    False: "Cosine similarity to the query (higher = more alike); rows are ordered by it",
+    True: "k-reciprocal re-ranked distance (lower = more alike); rows are ordered by it. "
+    "The cosine similarity is in each cell's tooltip",
+}
 THUMB = QSize(48, 96)
 VERDICT_COLOURS = {"confirmed": QColor(200, 240, 200), "rejected": QColor(245, 205, 205)}
 
@@ -45,18 +53,28 @@ class MatchesPanel(QWidget):
         self.runner.ranked.connect(self._show_ranked)
         self.runner.thumbnails.connect(self._show_thumbnails)
         self.runner.failed.connect(self._show_failure)
+        self.runner.notice.connect(self._show_notice)
         self.pending = self.shown = self.thumbnails_shown = 0  # request numbers: asked, table shown, pictures
+        self.shown_query: int | None = None  # the query whose matches the table shows
         self.row_of: dict[int, int] = {}  # table row of each match's tracklet id
         self.heading = QLabel("Click a person in a video, or pick a tracklet, to see matches.")
         self.heading.setWordWrap(True)
+        self.query_picture = QLabel()  # the query person's crop, beside the heading
+        self.query_picture.setFixedSize(THUMB)
+        self.query_picture.setToolTip("The query: the person whose matches are listed")
+        self.notice = QLabel()  # e.g. a camera the active model has not embedded yet
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet("color: #a05a00")
+        self.notice.hide()
         self.camera_boxes: dict[str, QCheckBox] = {}
         self.camera_row = QHBoxLayout()
         self.camera_row.addWidget(QLabel("cameras:"))
+        self.camera_row.addStretch(1)
         self.use_time = QCheckBox("time window")
-        self.time_from, self.time_to = QDoubleSpinBox(), QDoubleSpinBox()
+        self.time_from, self.time_to = ClockSpinBox(), ClockSpinBox()  # seconds, or UTC dates on clock time
         for spin in (self.time_from, self.time_to):
-            spin.setRange(-1e9, 1e9)
-            spin.setSuffix(" s")
+            spin.setMinimumWidth(90)
+            spin.setMaximumWidth(170)
         self.time_to.setValue(3600)
         self.rerank = QCheckBox("re-rank (k-reciprocal)")
         self.top_k = QSpinBox()
@@ -67,10 +85,14 @@ class MatchesPanel(QWidget):
             widget.toggled.connect(self.refresh)
         for spin in (self.time_from, self.time_to, self.top_k):
             spin.editingFinished.connect(self.refresh)
-        filters = QHBoxLayout()
-        for widget in (self.use_time, self.time_from, QLabel("to"), self.time_to, self.rerank, self.top_k):
+        filters = QHBoxLayout()  # two short rows rather than one long one: the panel fits a narrow screen
+        for widget in (self.use_time, self.time_from, QLabel("to"), self.time_to):
             filters.addWidget(widget)
         filters.addStretch(1)
+        ranking = QHBoxLayout()
+        for widget in (self.rerank, self.top_k):
+            ranking.addWidget(widget)
+        ranking.addStretch(1)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.setIconSize(THUMB)
@@ -80,18 +102,30 @@ class MatchesPanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(THUMB.height() + 4)
         self.table.verticalHeader().hide()
         self.table.cellDoubleClicked.connect(lambda row, _column: self._open(row))
-        self.open_button, self.confirm_button = QPushButton("Open with heatmaps"), QPushButton("Confirm")
+        self.open_button, self.confirm_button = QPushButton("Heatmaps…"), QPushButton("Confirm")
         self.reject_button = QPushButton("Reject")
         self.open_button.clicked.connect(lambda: self._open(self.table.currentRow()))
         self.confirm_button.clicked.connect(lambda: self._decide("confirmed"))
         self.reject_button.clicked.connect(lambda: self._decide("rejected"))
+        self.open_button.setToolTip("The query and the selected match side by side with their gate maps (O)")
+        self.confirm_button.setToolTip("Same person: the match joins the query's identity (C)")
+        self.reject_button.setToolTip("Someone else: kept as a label for retraining (X)")
+        self.rerank.setToolTip("Re-order the best 100 by k-reciprocal neighbours; the score column then shows "
+                               "the re-ranked distance the rows are ordered by")
+        self.use_time.setToolTip("Only tracklets overlapping this window (seconds on the cameras' time line)")
+        self.top_k.setToolTip("How many matches to list")
         buttons = QHBoxLayout()
         for button in (self.open_button, self.confirm_button, self.reject_button):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.heading)
+        top = QHBoxLayout()
+        top.addWidget(self.query_picture)
+        top.addWidget(self.heading, 1)
+        layout.addLayout(top)
+        layout.addWidget(self.notice)
         layout.addLayout(self.camera_row)
         layout.addLayout(filters)
+        layout.addLayout(ranking)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
 
@@ -111,7 +145,7 @@ class MatchesPanel(QWidget):
                 box = self.camera_boxes[name] = QCheckBox(name)
                 box.setChecked(True)
                 box.toggled.connect(self.refresh)
-                self.camera_row.insertWidget(self.camera_row.count(), box)
+                self.camera_row.insertWidget(self.camera_row.count() - 1, box)  # before the stretch
 
     def options(self) -> QueryOptions:
         chosen = tuple(n for n, b in self.camera_boxes.items() if b.isChecked())
@@ -126,6 +160,11 @@ class MatchesPanel(QWidget):
     def set_query(self, tracklet_id: int) -> None:
         assert self.workspace is not None
         self.query = self.workspace.tracklet(tracklet_id)
+        if not self.use_time.isChecked():  # a window to start from: an hour either side of the query
+            self.time_from.setValue(self.query.start_time - 3600)
+            self.time_to.setValue(self.query.end_time + 3600)
+        jpeg = self.workspace.thumbnail(tracklet_id)
+        self.query_picture.setPixmap(jpeg_to_pixmap(jpeg, THUMB.height()) if jpeg else QPixmap())
         self.refresh()
 
     def refresh(self) -> None:
@@ -135,13 +174,19 @@ class MatchesPanel(QWidget):
         self.pending = self.runner.submit(self.workspace.folder, [self.query.id], self.options())
         self.heading.setText(f"Tracklet #{self.query.id}: searching…")
 
+    def _show_notice(self, number: int, message: str) -> None:
+        if number == self.pending:
+            self.notice.setText(message)
+            self.notice.setVisible(bool(message))
+
     def _show_failure(self, number: int, message: str) -> None:
         if number != self.pending or self.query is None:
             return
         self.matches = []
         self.heading.setText(f"Tracklet #{self.query.id}: {message}")
+        self.notice.hide()
         self.table.setRowCount(0)
-        self.shown = number
+        self.shown, self.shown_query = number, None
 
     def _show_ranked(self, number: int, model_id: str, matches: list[Match], decided: dict[int, str]) -> None:
         if number != self.pending or self.query is None:
@@ -150,8 +195,13 @@ class MatchesPanel(QWidget):
         self.model_id, self.matches = model_id, matches
         self.heading.setText(
             f"<b>Query</b> tracklet #{query.id}, camera {query.camera}, "
-            f"{query.start_time:.1f}–{query.end_time:.1f} s: {len(self.matches)} matches from other cameras"
+            f"{format_span(query.start_time, query.end_time)}: {len(self.matches)} matches from other cameras"
         )
+        reranked = any(m.distance is not None for m in matches)
+        header = QTableWidgetItem(SCORE_HEADERS[reranked])
+        header.setToolTip(SCORE_TIPS[reranked])
+        self.table.setHorizontalHeaderItem(SCORE_COLUMN, header)
+        kept = self.selected_match() if self.shown_query == query.id else None  # a re-query keeps the place
         self.table.setRowCount(len(self.matches))
         self.row_of = {match.tracklet_id: row for row, match in enumerate(self.matches)}
         for row, match in enumerate(self.matches):
@@ -160,21 +210,24 @@ class MatchesPanel(QWidget):
                 str(match.rank),
                 str(match.tracklet_id),
                 match.camera,
-                f"{match.start_time:.1f}–{match.end_time:.1f}",
-                f"{match.similarity:.3f}",
+                format_span(match.start_time, match.end_time),
+                f"{match.distance if match.distance is not None else match.similarity:.3f}",
                 verdict,
             )
             self.table.setItem(row, 0, QTableWidgetItem())
             for column, value in enumerate(values, 1):
                 item = QTableWidgetItem(value)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                if column == SCORE_COLUMN:
+                    item.setToolTip(f"cosine similarity {match.similarity:.3f}")
                 if verdict:
                     item.setBackground(VERDICT_COLOURS[verdict])
                 self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
+        self.table.setColumnWidth(0, THUMB.width() + 8)  # the picture column, empty until thumbnails arrive
         if self.matches:
-            self.table.selectRow(0)
-        self.shown = number
+            self.table.selectRow(self.row_of.get(kept.tracklet_id, 0) if kept is not None else 0)
+        self.shown, self.shown_query = number, query.id
 
     def _show_thumbnails(self, number: int, batch: list[tuple[int, bytes | None]]) -> None:
         if number != self.pending:
@@ -185,6 +238,29 @@ class MatchesPanel(QWidget):
             if item is not None and jpeg is not None:
                 item.setIcon(QIcon(jpeg_to_pixmap(jpeg, THUMB.height())))
         self.thumbnails_shown = number
+
+    def selected_match(self) -> Match | None:
+        row = self.table.currentRow()
+        return self.matches[row] if 0 <= row < len(self.matches) else None
+
+    def step(self, offset: int) -> None:
+        """Select the match ``offset`` rows below (above if negative) the selected one."""
+        if self.matches:
+            row = min(max(self.table.currentRow() + offset, 0), len(self.matches) - 1)
+            self.table.selectRow(row)
+            self.table.scrollToItem(self.table.item(row, 1))
+
+    def show_verdicts(self, decided: dict[int, str]) -> None:
+        """Write the verdicts into the rows in place: the list keeps its order and its selection."""
+        for row, match in enumerate(self.matches):
+            verdict = decided.get(match.tracklet_id, "")
+            for column in range(1, len(COLUMNS)):
+                item = self.table.item(row, column)
+                if item is None:
+                    continue
+                if column == len(COLUMNS) - 1:
+                    item.setText(verdict)
+                item.setBackground(VERDICT_COLOURS[verdict] if verdict else QBrush())
 
     def _open(self, row: int) -> None:
         if 0 <= row < len(self.matches):

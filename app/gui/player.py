@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget
 
 from app.gui.images import rgb_to_qimage
+from app.pipeline.clock import format_time
 
 Box = tuple[int, float, float, float, float]  # tracklet id, x1, y1, x2, y2 (pixels of the video)
 
@@ -30,7 +31,7 @@ class FrameView(QWidget):
         self.image: QImage | None = None
         self.boxes: list[Box] = []
         self.highlight: set[int] = set()
-        self.setMinimumSize(240, 180)
+        self.setMinimumSize(160, 120)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setCursor(Qt.CursorShape.CrossCursor)
 
@@ -87,6 +88,7 @@ class CameraPlayer(QWidget):
         self.capture = cv2.VideoCapture(video["path"])
         self.frame_count = int(video["frame_count"])
         self.fps = float(video["fps"]) or 10.0
+        self.start_time = float(video.get("start_time") or 0.0)  # the camera clock at frame 0 (app.pipeline.clock)
         self.position = -1  # frame shown now
         self.next_read = 0  # frame the capture returns next (avoids seeking while playing)
 
@@ -96,7 +98,10 @@ class CameraPlayer(QWidget):
         self.play_button = QPushButton("Play")
         self.play_button.setCheckable(True)
         self.play_button.toggled.connect(self.set_playing)
-        back, forward = QPushButton("◀ frame"), QPushButton("frame ▶")
+        back, forward = QPushButton("◀"), QPushButton("▶")
+        back.setToolTip("Previous frame")
+        forward.setToolTip("Next frame")
+        self.play_button.setToolTip("Play or pause this camera (Space plays the selected match)")
         back.clicked.connect(lambda: self.seek(self.position - 1))
         forward.clicked.connect(lambda: self.seek(self.position + 1))
         self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -150,7 +155,7 @@ class CameraPlayer(QWidget):
         self.slider.blockSignals(True)
         self.slider.setValue(frame)
         self.slider.blockSignals(False)
-        self.time_label.setText(f"{frame / self.fps:6.1f} s  #{frame}")
+        self.time_label.setText(f"{format_time(self.start_time + frame / self.fps)}  #{frame}")
 
     def show_tracklet(self, tracklet_id: int, frame: int) -> None:
         self.view.highlight = {tracklet_id}

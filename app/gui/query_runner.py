@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from app.pipeline.identities import identity_verdicts
 from app.pipeline.query import QueryOptions, active_model_id, rank_in_index
 from reid_core.store.vector_index import VectorIndex, open_index
 from reid_core.workspace import Workspace, WorkspaceError
@@ -43,6 +44,7 @@ class QueryRunner(QObject):
     ranked = Signal(int, str, object, object)
     thumbnails = Signal(int, object)  # request number, [(tracklet id, jpeg bytes)]
     failed = Signal(int, str)  # request number, message
+    notice = Signal(int, str)  # request number, what the operator should know about the results ("" if nothing)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -81,8 +83,13 @@ class _QueryJob(QRunnable):
                 model_id = active_model_id(workspace)
                 key = (request.folder, model_id)
                 index = state.indexes[key] = open_index(workspace, model_id, state.indexes.get(key))
+                _, missing = index.rows_of(request.tracklet_ids)
+                if missing:
+                    self.runner.failed.emit(request.number, not_embedded_yet(workspace, model_id, missing))
+                    return
+                self.runner.notice.emit(request.number, cameras_not_embedded(workspace, model_id, len(index)))
                 matches = rank_in_index(workspace, index, request.tracklet_ids, request.options)
-                verdicts = workspace.verdicts(request.tracklet_ids[0])
+                verdicts = identity_verdicts(workspace, request.tracklet_ids[0])  # the person's, not the row's
                 self.runner.ranked.emit(request.number, model_id, matches, verdicts)
                 for start in range(0, len(matches), THUMBNAIL_BATCH):
                     if self._stale():
@@ -93,3 +100,26 @@ class _QueryJob(QRunnable):
                     )
         except WorkspaceError as exc:
             self.runner.failed.emit(request.number, str(exc))
+
+
+def model_name(workspace: Workspace, model_id: str) -> str:
+    model = workspace.model(model_id)
+    return str(model["name"]) if model else model_id[:12]
+
+
+def not_embedded_yet(workspace: Workspace, model_id: str, tracklet_ids: list[int]) -> str:
+    """What to tell the operator when the query has no vector for the active model (not an error)."""
+    which = ", ".join(f"#{t}" for t in tracklet_ids)
+    return (
+        f"{which} not embedded by model {model_name(workspace, model_id)} yet: it is embedded in the "
+        "background (see Background jobs); pick another model in the toolbar meanwhile."
+    )
+
+
+def cameras_not_embedded(workspace: Workspace, model_id: str, indexed: int) -> str:
+    """Which cameras the active model cannot search in full yet (cheap when nothing is missing)."""
+    if indexed >= workspace.tracklet_count():
+        return ""
+    missing = workspace.unembedded_by_camera(model_id)
+    listed = ", ".join(f"{camera} ({count})" for camera, count in missing.items())
+    return f"Not yet embedded by {model_name(workspace, model_id)}, so not searched yet: {listed}." if missing else ""

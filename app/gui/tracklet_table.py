@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
+from app.pipeline.clock import format_time
 from reid_core.workspace import TrackletRow, Workspace
 
 PAGE = 500
-HEADERS = ("tracklet", "camera", "start (s)", "end (s)", "boxes")
+HEADERS = ("tracklet", "camera", "start", "end", "boxes")
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -57,7 +58,7 @@ class TrackletTableModel(QAbstractTableModel):
         if role != Qt.ItemDataRole.DisplayRole or not index.isValid():
             return None
         t = self.rows[index.row()]
-        return (f"#{t.id}", t.camera, f"{t.start_time:.1f}", f"{t.end_time:.1f}", str(t.length))[index.column()]
+        return (f"#{t.id}", t.camera, format_time(t.start_time), format_time(t.end_time), str(t.length))[index.column()]
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> object:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:

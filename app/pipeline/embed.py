@@ -94,6 +94,33 @@ def register_checkpoint(workspace: Workspace, checkpoint: str | Path) -> str:
     return opened.model_id
 
 
+def checkpoints_in_use(workspace: Workspace, new_tracklets_model: str | Path, first: str | None = None) -> list[Path]:
+    """Every checkpoint whose vectors the workspace keeps, each once: the model that embeds new
+    tracklets (the settings') and every registered model whose file is still there, with the
+    model ``first`` (the active one) at the front so the view the operator looks at fills first.
+
+    Embedding a new video with all of them is what keeps a camera visible whichever model is active.
+    """
+    models = workspace.models()
+    chosen = [m for m in models if m["id"] == first] + [m for m in models if m["id"] != first]
+    paths = [Path(m["path"]) for m in chosen if Path(m["path"]).is_file()]
+    paths.append(Path(new_tracklets_model))
+    unique: dict[Path, Path] = {}
+    for path in paths:
+        unique.setdefault(path.resolve(), path)
+    return list(unique.values())
+
+
+def missing_per_model(workspace: Workspace) -> dict[str, int]:
+    """Tracklets each registered model has not embedded yet (models that embedded all are absent,
+    and so are models whose checkpoint file is gone: nothing can embed with them)."""
+    total = workspace.tracklet_count()
+    embedded = workspace.embedded_counts()
+    usable = [m for m in workspace.models() if Path(m["path"]).is_file()]
+    missing = {m["id"]: total - embedded.get(m["id"], 0) for m in usable}
+    return {model_id: count for model_id, count in missing.items() if count > 0}
+
+
 def embed_workspace(
     workspace: Workspace,
     checkpoint: str | Path = DEFAULT_REID_CHECKPOINT,

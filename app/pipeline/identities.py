@@ -42,6 +42,10 @@ def confirm_match(
         if theirs is not None and theirs != mine:
             merge_identities(workspace, mine, theirs)
         workspace.add_to_identity(mine, [query_id, match_id])
+        workspace.log_label_event(
+            "verdict", query_tracklet_id=query_id, match_tracklet_id=match_id, verdict=CONFIRMED,
+            similarity=similarity, model_id=model_id, identity_id=mine,
+        )
     return int(mine)  # type: ignore[arg-type]
 
 
@@ -54,6 +58,10 @@ def reject_match(
         mine = workspace.identity_of(query_id)
         if mine is not None:
             workspace.remove_from_identity(mine, match_id)
+        workspace.log_label_event(
+            "verdict", query_tracklet_id=query_id, match_tracklet_id=match_id, verdict=REJECTED,
+            similarity=similarity, model_id=model_id, identity_id=mine,
+        )
 
 
 def verdicts(workspace: Workspace, query_id: int) -> dict[int, str]:
@@ -77,8 +85,25 @@ def merge_identities(workspace: Workspace, keep: int, other: int) -> int:
         _require(workspace, identity_id)
     if keep == other:
         return keep
-    workspace.fold_identity(keep, other)
+    with workspace.transaction():
+        workspace.fold_identity(keep, other)
+        workspace.log_label_event("merge", identity_id=keep, note=f"identity {other} merged into {keep}")
     return keep
+
+
+def identity_verdicts(workspace: Workspace, tracklet_id: int) -> dict[int, str]:
+    """The verdicts that hold for this tracklet's person: a review is of a person, not of one query row.
+
+    Without an identity, the tracklet's own verdicts. With one: every member is ``confirmed``, and a
+    candidate rejected from any member's query is ``rejected`` (the latest verdict on it wins)."""
+    identity_id = workspace.identity_of(tracklet_id)
+    if identity_id is None:
+        return workspace.verdicts(tracklet_id)
+    members = workspace.identity_members(identity_id)
+    decided = {candidate: verdict for candidate, verdict, _ in workspace.verdicts_of_queries(members)}
+    decided.update({member: CONFIRMED for member in members})
+    decided.pop(tracklet_id, None)
+    return decided
 
 
 def identities(workspace: Workspace) -> list[Identity]:

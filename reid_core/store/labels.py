@@ -7,8 +7,19 @@ this part only reads and writes the rows.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from reid_core.store.base import StoreBase
+
+LABEL_TABLES = ("matches", "identity_tracklets", "identities")  # children first: the order rows are deleted in
+# Added after schema version 1: created on first use, so a workspace that never logged opens unchanged.
+VERDICT_LOG = (
+    "CREATE TABLE IF NOT EXISTS verdict_log (id INTEGER PRIMARY KEY, at REAL NOT NULL, action TEXT NOT NULL, "
+    "query_tracklet_id INTEGER, match_tracklet_id INTEGER, verdict TEXT, similarity REAL, model_id TEXT, "
+    "identity_id INTEGER, note TEXT)"
+)
+LOG_COLUMNS = ("at", "action", "query_tracklet_id", "match_tracklet_id", "verdict", "similarity", "model_id",
+               "identity_id", "note")
 
 
 class LabelStore(StoreBase):
@@ -32,6 +43,44 @@ class LabelStore(StoreBase):
                 }
             )
 
+    def log_label_event(self, action: str, **fields: Any) -> None:
+        """Append to the verdict history (never rewritten: undo is logged as an event of its own)."""
+        self.db.execute(VERDICT_LOG)
+        row = {"at": time.time(), "action": action, **fields}
+        names = [c for c in LOG_COLUMNS if c in row]
+        self.db.execute(
+            f"INSERT INTO verdict_log ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+            [row[c] for c in names],
+        )
+
+    def label_log(self, tracklet_ids: list[int] | None = None) -> list[dict]:
+        """The verdict history in time order; with ``tracklet_ids``, only events on pairs touching them."""
+        if not self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'verdict_log'").fetchone():
+            return []
+        sql = f"SELECT {', '.join(LOG_COLUMNS)} FROM verdict_log"
+        params: list[int] = []
+        if tracklet_ids is not None:
+            marks = ", ".join("?" * len(tracklet_ids))
+            sql += f" WHERE query_tracklet_id IN ({marks}) OR match_tracklet_id IN ({marks})"
+            params = [*tracklet_ids, *tracklet_ids]
+        rows = self.db.execute(sql + " ORDER BY id", params).fetchall()
+        return [dict(zip(LOG_COLUMNS, row)) for row in rows]
+
+    def label_snapshot(self) -> dict[str, list[tuple]]:
+        """Every verdict, identity and membership as rows: what undo puts back (labels are few: the operator's)."""
+        return {table: self.db.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall() for table in LABEL_TABLES}
+
+    def restore_labels(self, snapshot: dict[str, list[tuple]]) -> None:
+        """Make the label tables exactly what ``label_snapshot`` returned (one transaction)."""
+        with self.db.atomic():
+            for table in LABEL_TABLES:
+                self.db.execute(f"DELETE FROM {table}")
+            for table in reversed(LABEL_TABLES):  # parents first
+                rows = snapshot[table]
+                if rows:
+                    marks = ", ".join("?" * len(rows[0]))
+                    self.db.conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+
     def verdicts(self, query_id: int) -> dict[int, str]:
         rows = self.db.execute(
             "SELECT match_tracklet_id, verdict FROM matches WHERE query_tracklet_id = ?", [query_id]
@@ -53,6 +102,27 @@ class LabelStore(StoreBase):
     def identity_names(self) -> list[tuple[int, str]]:
         """(id, name) of every identity, by id."""
         return [(int(i), str(n)) for i, n in self.db.execute("SELECT id, name FROM identities ORDER BY id")]
+
+    def verdict_rows(self, tracklet_ids: list[int]) -> list[dict]:
+        """The current verdicts on pairs touching these tracklets (query or candidate), oldest first."""
+        marks = ", ".join("?" * len(tracklet_ids))
+        rows = self.db.execute(
+            "SELECT query_tracklet_id, match_tracklet_id, verdict, similarity, model_id, created_at FROM matches "
+            f"WHERE query_tracklet_id IN ({marks}) OR match_tracklet_id IN ({marks}) ORDER BY created_at, id",
+            [*tracklet_ids, *tracklet_ids],
+        ).fetchall()
+        names = ("query_tracklet_id", "match_tracklet_id", "verdict", "similarity", "model_id", "created_at")
+        return [dict(zip(names, row)) for row in rows]
+
+    def verdicts_of_queries(self, query_ids: list[int]) -> list[tuple[int, str, float]]:
+        """(candidate, verdict, time) of every verdict made from any of these queries, oldest first."""
+        marks = ", ".join("?" * len(query_ids))
+        rows = self.db.execute(
+            f"SELECT match_tracklet_id, verdict, created_at FROM matches WHERE query_tracklet_id IN ({marks}) "
+            "ORDER BY created_at, id",
+            query_ids,
+        ).fetchall()
+        return [(int(m), str(v), float(t or 0)) for m, v, t in rows]
 
     def identity_members(self, identity_id: int) -> list[int]:
         rows = self.db.execute("SELECT tracklet_id FROM identity_tracklets WHERE identity_id = ?", [identity_id])

@@ -82,6 +82,15 @@ class ModelStore(StoreBase):
             ).fetchall()
         ]
 
+    def unembedded_by_camera(self, model_id: str) -> dict[str, int]:
+        """Camera name → tracklets this model has not embedded yet (cameras with none missing are absent)."""
+        rows = self.db.execute(
+            "SELECT c.name, COUNT(*) FROM tracklets t JOIN cameras c ON c.id = t.camera_id "
+            "WHERE t.id NOT IN (SELECT tracklet_id FROM embeddings WHERE model_id = ?) GROUP BY c.name ORDER BY c.name",
+            [model_id],
+        ).fetchall()
+        return {str(name): int(n) for name, n in rows}
+
     def any_unembedded(self) -> bool:
         """Whether no model has embedded every tracklet yet (an embed job stopped early)."""
         row = self.db.execute("SELECT MAX(vectors) FROM vector_stamps").fetchone()
