@@ -12,8 +12,10 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
     QFileDialog,
+    QFrame,
     QLabel,
     QMessageBox,
+    QScrollArea,
     QSplitter,
     QTableView,
     QTabWidget,
@@ -105,7 +107,11 @@ class MainWindow(ReviewDesk):
         self.people.moment_chosen.connect(self.select_tracklet)
         self.people.changed.connect(self.identities.refresh)
         self.people.message.connect(self.statusBar().showMessage)
-        self.people_dock = self._dock("People", self.people, Qt.DockWidgetArea.BottomDockWidgetArea)
+        people_area = QScrollArea()  # scrolls rather than squeezing the cameras on a small screen
+        people_area.setWidget(self.people)
+        people_area.setWidgetResizable(True)
+        people_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.people_dock = self._dock("People", people_area, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.jobs_dock, self.people_dock)
         self.jobs_dock.raise_()
         self.compact: bool | None = None  # jobs tabbed with Browse on a small screen (see _fit_to_size)
@@ -137,12 +143,15 @@ class MainWindow(ReviewDesk):
         compact = width < 1300 or height < 900
         if compact != self.compact:
             self.compact = compact
+            self.people.set_narrow(compact)
             if compact:  # the jobs and people tabs join Browse
-                self.tabifyDockWidget(self.browse_dock, self.jobs_dock)
-                self.tabifyDockWidget(self.browse_dock, self.people_dock)
+                for dock in (self.jobs_dock, self.people_dock):  # out of their bottom tab group first
+                    self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+                    self.tabifyDockWidget(self.browse_dock, dock)
                 self.browse_dock.raise_()
             else:
-                self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.jobs_dock)
+                for dock in (self.jobs_dock, self.people_dock):
+                    self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
                 self.tabifyDockWidget(self.jobs_dock, self.people_dock)
                 self.jobs_dock.raise_()
         browse = max(200, min(width // 6, 420))

@@ -238,13 +238,13 @@ class PeoplePanel(QWidget):
         for widget in (self.heading, self.timeline, self.member_table):
             detail_layout.addWidget(widget)
         detail_layout.addLayout(buttons)
-        splitter = QSplitter(Qt.Orientation.Horizontal)  # the list beside the chosen person: a wide, low dock
-        splitter.addWidget(self.table)
-        splitter.addWidget(detail)
-        splitter.setSizes([720, 680])
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)  # the list beside the chosen person: a wide, low dock
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(detail)
+        self.splitter.setSizes([720, 680])
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self.splitter, 1)
         for keys, slot in (
             ("A", self.accept_current),
             ("S", self.split_current_member),
@@ -255,6 +255,10 @@ class PeoplePanel(QWidget):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
+
+    def set_narrow(self, narrow: bool) -> None:
+        """In a narrow dock (a small screen puts it beside Browse) the chosen person goes under the list."""
+        self.splitter.setOrientation(Qt.Orientation.Vertical if narrow else Qt.Orientation.Horizontal)
 
     # -- workspace and grouping ---------------------------------------------------------------
     def set_workspace(self, workspace: Workspace | None) -> None:
