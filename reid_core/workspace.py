@@ -28,7 +28,16 @@ from reid_core.store.schema import (
 )
 from reid_core.store.vectors_db import ModelStore
 
-__all__ = ["APP_ID", "DB_NAME", "SCHEMA_VERSION", "TrackletRow", "Workspace", "WorkspaceError"]
+__all__ = [
+    "APP_ID",
+    "DB_NAME",
+    "SCHEMA_VERSION",
+    "TrackletRow",
+    "Workspace",
+    "WorkspaceError",
+    "open_workspace",
+    "workspace_location",
+]
 
 
 class Workspace(FootageStore, ModelStore, LabelStore, ProposalStore):
@@ -73,3 +82,24 @@ class Workspace(FootageStore, ModelStore, LabelStore, ProposalStore):
 
     def close(self) -> None:
         self.db.close()
+
+
+def is_database_url(location: str | Path) -> bool:
+    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+
+
+def workspace_location(text: str) -> str | Path:
+    """A command-line workspace: a ``postgresql://`` URL as it is, anything else a folder path."""
+    return text if is_database_url(text) else Path(text)
+
+
+def open_workspace(location: str | Path, create: bool = True) -> Workspace:
+    """The workspace at a folder (SQLite) or a ``postgresql://user@host:port/database`` URL."""
+    if is_database_url(location):
+        try:
+            from reid_core.store.postgres_workspace import PostgresWorkspace
+        except ImportError as exc:
+            problem = "PostgreSQL workspaces need psycopg 3 (pip install '.[postgres]')"
+            raise WorkspaceError(f"{location}: {problem}") from exc
+        return PostgresWorkspace(str(location), create=create)  # type: ignore[return-value]  # same methods
+    return Workspace(location, create=create)
