@@ -17,6 +17,7 @@ import sqlite_utils
 
 from reid_core.store.footage import FootageStore
 from reid_core.store.labels import LabelStore
+from reid_core.store.location import is_database_url
 from reid_core.store.proposals import ProposalStore
 from reid_core.store.schema import (
     APP_ID,
@@ -36,7 +37,6 @@ __all__ = [
     "Workspace",
     "WorkspaceError",
     "open_workspace",
-    "workspace_location",
 ]
 
 
@@ -82,15 +82,6 @@ class Workspace(FootageStore, ModelStore, LabelStore, ProposalStore):
 
     def close(self) -> None:
         self.db.close()
-
-
-def is_database_url(location: str | Path) -> bool:
-    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
-
-
-def workspace_location(text: str) -> str | Path:
-    """A command-line workspace: a ``postgresql://`` URL as it is, anything else a folder path."""
-    return text if is_database_url(text) else Path(text)
 
 
 def open_workspace(location: str | Path, create: bool = True) -> Workspace:

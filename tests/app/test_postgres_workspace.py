@@ -1,0 +1,140 @@
+"""A workspace on a real PostgreSQL server (started by the test, see tests/postgres_server.py) behaves
+like the SQLite one: the same clip ingested and embedded through ``reid`` into both gives the same
+tracklets, boxes, crops and embeddings, and ``reid query`` ranks the same; bad locations are one line."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.cli import main
+from detector.video import cut_clip
+from reid_core.store.vector_index import index_folder, open_index
+from reid_core.workspace import SCHEMA_VERSION, open_workspace
+from resources import DEMO_VIDEO
+from tests.postgres_server import PostgresServer
+
+FAST_INGEST = ["--min-length", "4"]
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in argv])
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def both(postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """(SQLite folder, PostgreSQL URL): 30 frames of the demo footage ingested and embedded into each."""
+    folder = tmp_path_factory.mktemp("pg_vs_sqlite")
+    clip = cut_clip(folder / "clip.avi", 100, 30, source=DEMO_VIDEO)
+    url = postgres_server.create_database("case")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REID_CACHE_DIR", str(folder / "cache"))
+        for workspace in (folder / "ws", url):
+            assert run("ingest", workspace, clip, "--camera", "north", *FAST_INGEST)[0] == 0
+            assert run("embed", workspace, "--device", "cpu")[0] == 0
+        yield folder / "ws", url
+
+
+def test_same_tracklets_boxes_and_crops(both: tuple[Path, str]) -> None:
+    folder, url = both
+    with open_workspace(folder, create=False) as lite, open_workspace(url, create=False) as pg:
+        assert pg.counts() == lite.counts()
+        assert lite.counts()["tracklets"] >= 2, "the clip must give tracklets to compare"
+        assert pg.tracklets() == lite.tracklets()
+        assert [{k: v for k, v in row.items() if k != "added_at"} for row in pg.videos()] == [
+            {k: v for k, v in row.items() if k != "added_at"} for row in lite.videos()
+        ]
+        for tracklet in lite.tracklets():
+            assert pg.boxes(tracklet.id) == lite.boxes(tracklet.id)
+            assert pg.crops(tracklet.id) == lite.crops(tracklet.id)
+            assert pg.thumbnail(tracklet.id) == lite.thumbnail(tracklet.id)
+
+
+def test_same_embeddings_and_gate_maps(both: tuple[Path, str]) -> None:
+    folder, url = both
+    with open_workspace(folder, create=False) as lite, open_workspace(url, create=False) as pg:
+        model_id = lite.newest_embedded_model()
+        assert model_id is not None and pg.newest_embedded_model() == model_id
+        assert pg.embedded_counts() == lite.embedded_counts() == {model_id: lite.tracklet_count()}
+        lite_ids, lite_vectors = lite.embeddings(model_id)
+        pg_ids, pg_vectors = pg.embeddings(model_id)
+        np.testing.assert_array_equal(pg_ids, lite_ids)
+        np.testing.assert_allclose(pg_vectors, lite_vectors, atol=1e-5)
+        frames, maps = pg.gate_maps(int(lite_ids[0]), model_id)
+        lite_frames, lite_maps = lite.gate_maps(int(lite_ids[0]), model_id)
+        assert frames == lite_frames
+        np.testing.assert_allclose(maps.astype(np.float32), lite_maps.astype(np.float32), atol=1e-2)
+
+
+def test_query_ranks_the_same(both: tuple[Path, str]) -> None:
+    folder, url = both
+    with open_workspace(folder, create=False) as lite:
+        queries = [t.id for t in sorted(lite.tracklets(), key=lambda t: -t.length)[:3]]
+    for tracklet_id in queries:
+        rankings = []
+        for workspace in (folder, url):
+            code, out, err = run("query", workspace, tracklet_id, "--top", "10", "--include-own-camera", "--json")
+            assert code == 0, err
+            rankings.append([(m["tracklet_id"], round(m["similarity"], 4)) for m in json.loads(out)])
+        assert rankings[0], "the query must find candidates"
+        assert rankings[1] == rankings[0]
+
+
+def test_vector_index_lives_in_the_local_cache_and_follows_rewrites(
+    postgres_server: PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REID_CACHE_DIR", str(tmp_path))
+    url = postgres_server.create_database()
+    with open_workspace(url) as ws:
+        camera = ws.camera_id("east")
+        with ws.transaction():
+            video = ws.add_video({"camera_id": camera, "path": "v.avi", "content_hash": "h", "frames_processed": 0})
+            ids = [
+                ws.add_tracklet({"video_id": video, "camera_id": camera, "track_id": n, "length": 1}, [], [])
+                for n in range(3)
+            ]
+        ws.register_model("m", "m", "m.pt", "mobilenet_v2", 2, {})
+        ws.save_embeddings("m", ids, np.eye(3, 2, dtype=np.float32))
+        index = open_index(ws, "m")
+        assert index_folder(ws, "m").is_relative_to(tmp_path)
+        assert index.ids.tolist() == ids and ws.vector_stamp("m") == (3, 0)
+        ws.save_embeddings("m", [ids[2]], np.array([[0.6, 0.8]], dtype=np.float32))  # a rewrite: rebuilt
+        assert ws.vector_stamp("m") == (3, 2)
+        np.testing.assert_allclose(open_index(ws, "m", index).vectors[2], [0.6, 0.8])
+
+
+def test_bad_locations_are_one_line(postgres_server: PostgresServer, tmp_path: Path) -> None:
+    url = postgres_server.create_database()
+    code, _, err = run("query", url, "1")  # an empty database is not created by a reader
+    assert code != 0 and err.strip() == f"error: {url}: no workspace here (empty database)"
+
+    with open_workspace(url) as ws:
+        ws.set_meta("schema_version", str(SCHEMA_VERSION + 1))
+    code, _, err = run("embed", url)
+    assert code != 0 and err.startswith(f"error: {url}: workspace schema version {SCHEMA_VERSION + 1}")
+    assert "update the program" in err and "Traceback" not in err
+
+    foreign = postgres_server.create_database("foreign")
+    import psycopg
+
+    with psycopg.connect(foreign, autocommit=True) as conn:
+        conn.execute("CREATE TABLE invoices (id int)")
+    code, _, err = run("ingest", foreign, tmp_path / "missing.avi")
+    assert code != 0 and "not a re-ID workspace" in err and "Traceback" not in err
+    with psycopg.connect(foreign) as conn:  # nothing was added to it
+        assert [
+            r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+        ] == ["invoices"]
+
+    closed_port = f"postgresql://reid@127.0.0.1:1/{url.rsplit('/', 1)[1]}"
+    code, _, err = run("query", closed_port, "1")
+    assert code != 0 and err.startswith(f"error: {closed_port}: cannot connect") and len(err.splitlines()) == 1
