@@ -16,6 +16,8 @@ from typing import Any
 
 import psycopg
 
+from reid_core.errors import ResourceError, one_line
+
 
 def to_psycopg(sql: str) -> str:
     """``?`` placeholders as ``%s`` (a literal ``%`` doubled); the store's SQL has no ``?`` in strings."""
@@ -36,11 +38,27 @@ class Inserted:
     last_pk: Any
 
 
-class PgConnection:
-    """What the store asks of ``db.conn``: ``executemany`` and ``in_transaction``."""
+@contextmanager
+def server_errors(where: str) -> Iterator[None]:
+    """A lost or failing server (connection dropped, server shut down, its disk full) as the one-line
+    ``ResourceError`` a SQLite storage failure gives; SQL mistakes stay bugs with a traceback."""
+    try:
+        yield
+    except psycopg.OperationalError as exc:
+        raise ResourceError(f"{where}: database server failed ({one_line(exc)})") from exc
 
-    def __init__(self, conn: psycopg.Connection) -> None:
-        self.raw = conn
+
+class PgConnection:
+    """What the store asks of ``db.conn`` (``executemany``, ``in_transaction``), and ``run``: every
+    statement the store sends goes through one of them."""
+
+    def __init__(self, conn: psycopg.Connection, where: str) -> None:
+        self.raw, self.where = conn, where
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor:
+        """Execute psycopg-style SQL (``%s`` placeholders)."""
+        with server_errors(self.where):
+            return self.raw.execute(sql, list(params))
 
     @property
     def in_transaction(self) -> bool:
@@ -49,7 +67,7 @@ class PgConnection:
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         rows = list(rows)
         if rows:
-            with self.raw.cursor() as cursor:
+            with server_errors(self.where), self.raw.cursor() as cursor:
                 cursor.executemany(to_psycopg(sql), rows)
 
 
@@ -62,9 +80,9 @@ class PgTable:
         columns = list(row)
         sql = _insert_sql(self.name, columns)
         if self.pk == "id":
-            created = self.db.conn.raw.execute(sql + " RETURNING id", list(row.values())).fetchone()
+            created = self.db.conn.run(sql + " RETURNING id", list(row.values())).fetchone()
             return Inserted(created[0])
-        self.db.conn.raw.execute(sql, list(row.values()))
+        self.db.conn.run(sql, list(row.values()))
         return Inserted(tuple(row[k] for k in self.pk) if isinstance(self.pk, tuple) else row[self.pk])
 
     def insert_all(self, rows: Iterable[dict], batch_size: int = 10_000) -> None:
@@ -77,7 +95,7 @@ class PgTable:
             [[row[c] for c in columns] for row in rows],
         )
         if self.pk == "id" and "id" in columns:  # explicit ids: move the identity past them
-            self.db.conn.raw.execute(
+            self.db.conn.run(
                 f"SELECT setval(pg_get_serial_sequence('{self.name}', 'id'), (SELECT MAX(id) FROM {_name(self.name)}))"
             )
 
@@ -89,12 +107,12 @@ class PgTable:
         if updates:
             action = "DO UPDATE SET " + ", ".join(f"{_name(c)} = EXCLUDED.{_name(c)}" for c in updates)
         conflict = f" ON CONFLICT ({', '.join(map(_name, keys))}) {action}"
-        self.db.conn.raw.execute(_insert_sql(self.name, columns) + conflict, list(row.values()))
+        self.db.conn.run(_insert_sql(self.name, columns) + conflict, list(row.values()))
 
     def update(self, pk_value: Any, updates: dict) -> None:
         assignments = ", ".join(f"{_name(c)} = %s" for c in updates)
         sql = f"UPDATE {_name(self.name)} SET {assignments} WHERE id = %s"
-        self.db.conn.raw.execute(sql, [*updates.values(), pk_value])
+        self.db.conn.run(sql, [*updates.values(), pk_value])
 
     def rows_where(
         self, where: str | None = None, where_args: Sequence[Any] | None = None, order_by: str | None = None
@@ -111,29 +129,29 @@ class PgTable:
 
     @property
     def count(self) -> int:
-        return int(self.db.conn.raw.execute(f"SELECT COUNT(*) FROM {_name(self.name)}").fetchone()[0])
+        return int(self.db.conn.run(f"SELECT COUNT(*) FROM {_name(self.name)}").fetchone()[0])
 
 
 class PgDatabase:
     """A PostgreSQL connection dressed as the ``sqlite_utils.Database`` the store parts expect."""
 
-    def __init__(self, conn: psycopg.Connection, primary_keys: dict[str, str | tuple[str, ...]]) -> None:
-        self.conn = PgConnection(conn)
+    def __init__(self, conn: psycopg.Connection, primary_keys: dict[str, str | tuple[str, ...]], where: str) -> None:
+        self.conn = PgConnection(conn, where)
         self.primary_keys = primary_keys
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> psycopg.Cursor:
-        return self.conn.raw.execute(to_psycopg(sql), list(params or []))
+        return self.conn.run(to_psycopg(sql), params or ())
 
     def __getitem__(self, table: str) -> PgTable:
         return PgTable(self, table, self.primary_keys[table])
 
     @contextmanager
     def atomic(self) -> Iterator[None]:
-        with self.conn.raw.transaction():
+        with server_errors(self.conn.where), self.conn.raw.transaction():
             yield
 
     def table_names(self) -> list[str]:
-        rows = self.conn.raw.execute(
+        rows = self.conn.run(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name"
         )
         return [str(r[0]) for r in rows.fetchall()]

@@ -57,7 +57,7 @@ class PostgresWorkspace(FootageStore, ModelStore, LabelStore, ProposalStore):
             connection = psycopg.connect(url, autocommit=True, connect_timeout=30)
         except psycopg.Error as exc:
             raise WorkspaceError(f"{self.path}: cannot connect ({str(exc).strip().splitlines()[0]})") from exc
-        self.db = PgDatabase(connection, primary_keys())  # type: ignore[assignment]
+        self.db = PgDatabase(connection, primary_keys(), self.path)  # type: ignore[assignment]
         try:
             check_or_create_schema(self.db, self.path, create)  # type: ignore[arg-type]
         except BaseException:

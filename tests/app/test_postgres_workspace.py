@@ -15,6 +15,7 @@ import pytest
 
 from app.cli import main
 from detector.video import cut_clip
+from reid_core.errors import EXIT_RESOURCE, ResourceError
 from reid_core.store.vector_index import index_folder, open_index
 from reid_core.workspace import SCHEMA_VERSION, open_workspace
 from resources import DEMO_VIDEO
@@ -138,3 +139,22 @@ def test_bad_locations_are_one_line(postgres_server: PostgresServer, tmp_path: P
     closed_port = f"postgresql://reid@127.0.0.1:1/{url.rsplit('/', 1)[1]}"
     code, _, err = run("query", closed_port, "1")
     assert code != 0 and err.startswith(f"error: {closed_port}: cannot connect") and len(err.splitlines()) == 1
+
+
+def test_a_lost_connection_is_one_line_and_keeps_what_was_committed(postgres_server: PostgresServer) -> None:
+    import psycopg
+
+    url = postgres_server.create_database()
+    with open_workspace(url) as ws:
+        ws.camera_id("north")
+        with pytest.raises(ResourceError) as lost, ws.transaction():
+            ws.camera_id("south")
+            pid = ws.db.execute("SELECT pg_backend_pid()").fetchone()[0]
+            with psycopg.connect(url, autocommit=True) as admin:  # as if the server or network dropped us
+                admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+            ws.camera_id("west")
+    message = str(lost.value)
+    assert message.startswith(f"{url}: database server failed (") and "\n" not in message
+    assert lost.value.exit_code == EXIT_RESOURCE
+    with open_workspace(url, create=False) as ws:
+        assert ws.cameras() == {1: "north"}  # the unfinished transaction left nothing
