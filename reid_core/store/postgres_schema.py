@@ -67,6 +67,7 @@ def create_schema_if_empty(db: PgDatabase) -> None:
             db.execute(table_ddl(name, spec))
         for table, columns in INDEXES:
             db.execute(f"CREATE INDEX idx_{table}_{'_'.join(columns)} ON {table} ({', '.join(columns)})")
+        db.execute("CREATE UNIQUE INDEX cameras_name ON cameras (name)")  # concurrent writers: see camera_id
         for statement in VECTOR_STAMPS:
             db.execute(statement)
         db["meta"].insert_all(

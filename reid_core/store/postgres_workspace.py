@@ -66,6 +66,12 @@ class PostgresWorkspace(FootageStore, ModelStore, LabelStore, ProposalStore):
         self.folder = cache_folder(url)
         self.folder.mkdir(parents=True, exist_ok=True)
 
+    def camera_id(self, name: str) -> int:
+        """Id of the named camera, creating it if needed; two writers naming a new camera at once
+        get the same row (the unique name waits for the other's transaction, then reads its row)."""
+        self.db.execute("INSERT INTO cameras (name) VALUES (?) ON CONFLICT (name) DO NOTHING", [name])
+        return int(self.db.execute("SELECT id FROM cameras WHERE name = ?", [name]).fetchone()[0])
+
     @contextmanager
     def snapshot(self) -> Iterator[None]:
         """Reads inside see one consistent state (a repeatable-read transaction), whatever others commit."""

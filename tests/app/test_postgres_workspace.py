@@ -7,6 +7,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,11 +18,13 @@ import numpy as np
 import pytest
 
 from app.cli import main
+from app.pipeline.events import parse_event
 from detector.video import cut_clip
 from reid_core.errors import EXIT_RESOURCE, ResourceError
 from reid_core.store.vector_index import index_folder, open_index
 from reid_core.workspace import SCHEMA_VERSION, open_workspace
 from resources import DEMO_VIDEO
+from tests.conftest import REPO_ROOT
 from tests.postgres_server import PostgresServer
 
 FAST_INGEST = ["--min-length", "4"]
@@ -158,3 +164,47 @@ def test_a_lost_connection_is_one_line_and_keeps_what_was_committed(postgres_ser
     assert lost.value.exit_code == EXIT_RESOURCE
     with open_workspace(url, create=False) as ws:
         assert ws.cameras() == {1: "north"}  # the unfinished transaction left nothing
+
+
+def test_two_writers_naming_a_new_camera_share_one_row(postgres_server: PostgresServer) -> None:
+    url = postgres_server.create_database()
+    with open_workspace(url) as first, open_workspace(url, create=False) as second:
+        found: list[int] = []
+        with first.transaction():
+            mine = first.camera_id("gate")  # not committed yet: the other writer cannot see it
+            other = threading.Thread(target=lambda: found.append(second.camera_id("gate")))
+            other.start()
+            other.join(timeout=1.0)
+            assert other.is_alive(), "the second writer waits for the first one's transaction"
+        other.join(timeout=30)
+        assert found == [mine] and second.cameras() == {mine: "gate"}
+
+
+def test_two_ingest_processes_into_one_workspace_lose_and_duplicate_nothing(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    """Two `reid ingest` processes at once (another clip each, the same camera) and then both again."""
+    url = postgres_server.create_database("shared")
+    clips = [cut_clip(tmp_path / f"part{n}.avi", start, 20, source=DEMO_VIDEO) for n, start in enumerate((100, 400))]
+    env = os.environ | {"PYTHONPATH": str(REPO_ROOT), "REID_CACHE_DIR": str(tmp_path / "cache")}
+
+    argv = [sys.executable, str(REPO_ROOT / "main.py"), "ingest", url, "--camera", "north", *FAST_INGEST, "--events"]
+    processes = [
+        subprocess.Popen([*argv[:4], str(clip), *argv[4:]], stdout=subprocess.PIPE, text=True, env=env)
+        for clip in clips
+    ]
+    outputs = [p.communicate(timeout=600)[0] for p in processes]
+    assert [p.returncode for p in processes] == [0, 0]
+    events = [parse_event(line) for out in outputs for line in out.splitlines()]
+    videos = [e for e in events if e and e["kind"] == "video"]
+    assert sorted(e["status"] for e in videos) == ["ingested", "ingested"]
+    assert sum(e["tracklets"] for e in videos) > 0
+    code, out, _ = run("ingest", url, *clips, "--camera", "north", *FAST_INGEST)  # again: nothing done twice
+    assert code == 0 and out.count(" skipped ") == 2
+    with open_workspace(url, create=False) as ws:
+        assert ws.cameras() == {1: "north"}
+        assert [(v["frames_processed"], v["frame_count"]) for v in ws.videos()] == [(20, 20), (20, 20)]
+        assert ws.tracklet_count() == sum(e["tracklets"] for e in videos)
+        spans = [(video, track, start) for _, video, _, track, start, _ in ws.track_spans()]
+        assert len(set(spans)) == len(spans)
+        assert all(ws.boxes(t.id) and ws.crop_frames(t.id) for t in ws.tracklets())
