@@ -11,6 +11,7 @@ from pathlib import Path
 
 from app.arguments import OneLineParser, count_int, finite_float, positive_int, seconds_value, similarity
 from reid_core.devices import DEVICE_CHOICES, EMBED_DEVICE_CHOICES
+from reid_core.store.location import workspace_location
 
 # Commands import what they need inside their functions: `reid --help` and `reid query` must not
 # pay for torch, Qt or the detector (seconds) to print a table.
@@ -29,7 +30,7 @@ def _ingest(args: argparse.Namespace) -> int:
     from detector.person_tracker import DetectorParams
     from detector.tracklets import TrackletParams
     from reid_core.errors import EXIT_BAD_INPUT, EXIT_RESOURCE
-    from reid_core.workspace import Workspace
+    from reid_core.workspace import open_workspace
 
     detector = DetectorParams(weights=Path(args.detector), tracker=args.tracker, device=args.detector_device)
     params = TrackletParams(frame_stride=args.stride, min_length=args.min_length, max_crops=args.max_crops)
@@ -44,7 +45,7 @@ def _ingest(args: argparse.Namespace) -> int:
             bar = bars[path] = tqdm(total=total, desc=path.name, unit="frame", dynamic_ncols=True)
         bar.update(done - bar.n)
 
-    with Workspace(args.workspace) as workspace:
+    with open_workspace(args.workspace) as workspace:
         start_times = {path: args.start_time for path in args.videos} if args.start_time is not None else None
         try:
             outcomes = ingest_videos(
@@ -84,7 +85,7 @@ def _embed(args: argparse.Namespace) -> int:
 
     from app.pipeline.embed import embed_workspace
     from app.pipeline.events import emit
-    from reid_core.workspace import Workspace
+    from reid_core.workspace import open_workspace
 
     bar = tqdm(desc="embedding", unit="tracklet", dynamic_ncols=True, disable=args.events, delay=0.5)
 
@@ -95,7 +96,7 @@ def _embed(args: argparse.Namespace) -> int:
         bar.update(done - bar.n)
 
     try:
-        with Workspace(args.workspace, create=False) as workspace:
+        with open_workspace(args.workspace, create=False) as workspace:
             summary = embed_workspace(workspace, args.model, args.device, progress=progress)
     finally:  # an error line must start on a line of its own
         bar.close()
@@ -111,7 +112,7 @@ def _query(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from app.pipeline.query import QueryOptions, query_workspace
-    from reid_core.workspace import Workspace
+    from reid_core.workspace import open_workspace
 
     window = (args.after, args.before) if args.after is not None or args.before is not None else None
     if window is not None:
@@ -127,7 +128,7 @@ def _query(args: argparse.Namespace) -> int:
         combine=args.combine,
         rerank=args.rerank,
     )
-    with Workspace(args.workspace, create=False) as workspace:
+    with open_workspace(args.workspace, create=False) as workspace:
         matches = query_workspace(workspace, args.tracklets, args.model_id, options)
     if args.json:
         print(json.dumps([asdict(m) for m in matches], indent=2))
@@ -314,7 +315,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     ingest = commands.add_parser("ingest", help="detect, track and store people of videos as tracklets")
-    ingest.add_argument("workspace", type=Path, help="workspace folder (created if missing)")
+    ingest.add_argument(
+        "workspace", type=workspace_location, help="workspace folder (created if missing) or postgresql:// URL"
+    )
     ingest.add_argument("videos", nargs="+", type=Path, help="video files")
     ingest.add_argument("--camera", help="camera name for these videos (default: each file's name)")
     ingest.add_argument("--detector", default=str(DEFAULT_DETECTOR), help="ultralytics weights (.pt/.onnx)")
@@ -330,14 +333,14 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     ingest.set_defaults(run=_ingest)
 
     embed = commands.add_parser("embed", help="embed the workspace's tracklets with a re-ID checkpoint")
-    embed.add_argument("workspace", type=Path)
+    embed.add_argument("workspace", type=workspace_location, help="workspace folder or postgresql:// URL")
     embed.add_argument("--model", type=Path, default=DEFAULT_REID_CHECKPOINT, help="re-ID checkpoint (.pt)")
     embed.add_argument("--device", default="auto", choices=EMBED_DEVICE_CHOICES)
     embed.add_argument("--events", action="store_true", help=argparse.SUPPRESS)
     embed.set_defaults(run=_embed)
 
     query = commands.add_parser("query", help="rank other cameras' tracklets against a tracklet")
-    query.add_argument("workspace", type=Path)
+    query.add_argument("workspace", type=workspace_location, help="workspace folder or postgresql:// URL")
     query.add_argument("tracklets", nargs="+", type=positive_int, help="one or more tracklet ids of the same person")
     query.add_argument("--top", type=positive_int, default=20, help="how many matches (at least 1)")
     query.add_argument("--rerank", action="store_true", help="k-reciprocal re-ranking (k1=20, k2=6, λ=0.3)")

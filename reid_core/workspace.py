@@ -18,6 +18,7 @@ import sqlite_utils
 from reid_core.errors import ResourceError, storage_error
 from reid_core.store.footage import FootageStore
 from reid_core.store.labels import LabelStore
+from reid_core.store.location import is_database_url
 from reid_core.store.proposals import ProposalStore
 from reid_core.store.schema import (
     APP_ID,
@@ -29,7 +30,15 @@ from reid_core.store.schema import (
 )
 from reid_core.store.vectors_db import ModelStore
 
-__all__ = ["APP_ID", "DB_NAME", "SCHEMA_VERSION", "TrackletRow", "Workspace", "WorkspaceError"]
+__all__ = [
+    "APP_ID",
+    "DB_NAME",
+    "SCHEMA_VERSION",
+    "TrackletRow",
+    "Workspace",
+    "WorkspaceError",
+    "open_workspace",
+]
 
 
 class Workspace(FootageStore, ModelStore, LabelStore, ProposalStore):
@@ -77,3 +86,15 @@ class Workspace(FootageStore, ModelStore, LabelStore, ProposalStore):
 
     def close(self) -> None:
         self.db.close()
+
+
+def open_workspace(location: str | Path, create: bool = True) -> Workspace:
+    """The workspace at a folder (SQLite) or a ``postgresql://user@host:port/database`` URL."""
+    if is_database_url(location):
+        try:
+            from reid_core.store.postgres_workspace import PostgresWorkspace
+        except ImportError as exc:
+            problem = "PostgreSQL workspaces need psycopg 3 (pip install '.[postgres]')"
+            raise WorkspaceError(f"{location}: {problem}") from exc
+        return PostgresWorkspace(str(location), create=create)  # type: ignore[return-value]  # same methods
+    return Workspace(location, create=create)

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.postgres_server import PostgresServer, running_server
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("YOLO_OFFLINE", "1")
@@ -26,3 +31,16 @@ def shared_file(relative: str) -> Path:
 @pytest.fixture(scope="session")
 def mobilenet_weights() -> Path:
     return shared_file("backbones/mobilenet_v2_imagenet_features.pt")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the whole session (see tests/postgres_server.py); skips where the
+    server binaries are missing. Its folder is a fresh one under /tmp: the server's user (``nobody``
+    when the tests run as root) could not enter pytest's own root-only temp folders."""
+    folder = Path(tempfile.mkdtemp(prefix="reid-pg-"))
+    try:
+        with running_server(folder) as server:
+            yield server
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,92 @@
+"""A workspace whose database is a PostgreSQL server: the same store parts as the SQLite ``Workspace``
+(same methods, same SQL), on a ``PgDatabase`` connection.
+
+What SQLite keeps beside its file stays on the reading machine here: ``folder`` is a local cache
+(``$XDG_CACHE_HOME/rru-reid/<host>_<port>_<database>``, or ``$REID_CACHE_DIR/...``) holding the
+vector index built from the server's embeddings and the exported ONNX models. The index's stamp
+names the workspace's uid, so a re-created database of the same name is never served stale vectors.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from reid_core.store.footage import FootageStore
+from reid_core.store.labels import LabelStore
+from reid_core.store.postgres import PgDatabase
+from reid_core.store.postgres_schema import check_or_create_schema, primary_keys
+from reid_core.store.proposals import ProposalStore
+from reid_core.store.schema import WorkspaceError
+from reid_core.store.vectors_db import ModelStore
+
+
+def without_password(url: str) -> str:
+    """The URL as error messages may show it."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def cache_folder(url: str) -> Path:
+    """The local folder for what this machine derives from the workspace on that server."""
+    info = conninfo_to_dict(url)
+    name = "_".join(str(info.get(k) or d) for k, d in (("host", "local"), ("port", 5432), ("dbname", "postgres")))
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "rru-reid"
+    return Path(os.environ.get("REID_CACHE_DIR") or cache) / re.sub(r"[^\w.-]", "_", name)
+
+
+class PostgresWorkspace(FootageStore, ModelStore, LabelStore, ProposalStore):
+    """Open (or, on an empty database, create) a workspace on a PostgreSQL server. Use as a context manager."""
+
+    read_only = False
+
+    def __init__(self, url: str, create: bool = True) -> None:
+        self.url = url
+        self.path = without_password(url)  # type: ignore[assignment]  # what messages name
+        try:
+            connection = psycopg.connect(url, autocommit=True, connect_timeout=30)
+        except psycopg.Error as exc:
+            raise WorkspaceError(f"{self.path}: cannot connect ({str(exc).strip().splitlines()[0]})") from exc
+        self.db = PgDatabase(connection, primary_keys(), self.path)  # type: ignore[assignment]
+        try:
+            check_or_create_schema(self.db, self.path, create)  # type: ignore[arg-type]
+        except BaseException:
+            self.db.close()
+            raise
+        self.folder = cache_folder(url)
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def camera_id(self, name: str) -> int:
+        """Id of the named camera, creating it if needed; two writers naming a new camera at once
+        get the same row (the unique name waits for the other's transaction, then reads its row)."""
+        self.db.execute("INSERT INTO cameras (name) VALUES (?) ON CONFLICT (name) DO NOTHING", [name])
+        return int(self.db.execute("SELECT id FROM cameras WHERE name = ?", [name]).fetchone()[0])
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Reads inside see one consistent state (a repeatable-read transaction), whatever others commit."""
+        if self.db.conn.in_transaction:
+            yield
+            return
+        with self.db.atomic():
+            self.db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield
+
+    def __enter__(self) -> PostgresWorkspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
