@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from detector.person_tracker import DetectorParams, PersonTracker
+from detector.read_ahead import read_ahead
 from detector.tracklets import Tracklet, TrackletBuilder, TrackletParams
 from detector.video import VideoError, VideoInfo, content_hash, iter_frames, probe_video
 from reid_core.workspace import Workspace
@@ -101,7 +102,7 @@ def _track_video(
     tracker.new_track(info.fps / params.frame_stride)
     builder = TrackletBuilder(params)
     processed = 0
-    for index, frame in iter_frames(info, params.frame_stride):
+    for index, frame in read_ahead(iter_frames(info, params.frame_stride)):  # decoding overlaps detection
         if cancelled is not None and cancelled():
             raise IngestCancelled(str(info.path))
         builder.add_frame(index, frame, tracker.update(frame))
