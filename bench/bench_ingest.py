@@ -4,8 +4,9 @@ Part 1, one video (the first --frames frames of vtest.avi), frames/s of
   predict            plain ultralytics ``YOLO.predict`` on the decoded frames: the yardstick
   detect RUNTIME     our detector alone on that runtime (``detector/runtime.py``)
   ingest RUNTIME     ``ingest_videos`` end to end: decode (on a thread), detect, track, crops, SQLite
-Part 2, several videos at once: one ingest process per video, each detector on cores/videos
-  threads, vs one video alone on every core; frames/s of all processes together and the ratio.
+Part 2, several videos at once: ``ingest_in_processes`` (one process per video, each detector on
+  cores/videos threads) vs one video alone (one process, every core), frames/s of all videos
+  together (process start and detector loading included in both) and the ratio.
 Part 3, quality on the labelled check set ``bench/labels/vtest_halves.json`` (vtest.avi cut into
   a left and a right camera, stride 2): each runtime ingests both halves; a tracklet counts for a
   labelled person when its boxes overlap one of that person's labelled tracklets (taken from the
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import tempfile
 import time
 from pathlib import Path
@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from app.pipeline.ingest import ingest_videos
+from app.pipeline.ingest_processes import ingest_in_processes
 from detector.person_tracker import DetectorParams, PersonTracker
 from detector.runtime import available_cores
 from detector.tracklets import TrackletParams
@@ -66,35 +67,16 @@ def one_video(video: Path, runtimes: list[str], threads: int) -> None:
         print(f"{'ingest ' + runtime:<24}{ingest:>9.2f}{ingest / predict:>10.2f}{outcome.tracklets:>10}")
 
 
-def _ingest_process(video: Path, folder: Path, runtime: str, threads: int, start, results) -> None:  # type: ignore[no-untyped-def]
-    torch.set_num_threads(threads)
-    tracker = PersonTracker(DetectorParams(runtime=runtime, threads=threads))
-    start.wait()  # every process has loaded its detector: time the ingest only
-    began = time.time()
-    with Workspace(folder) as ws:
-        [outcome] = ingest_videos(ws, [video], camera=video.stem, tracker=tracker)
-    results.put((began, time.time(), outcome.frames_processed))
+def videos_at_once(videos: list[Path], runtime: str, folder: Path) -> float:
+    """Frames/s of all videos together through ``ingest_in_processes`` (process start and detector load included)."""
+    started = time.perf_counter()
+    outcomes = ingest_in_processes(folder, videos, jobs=len(videos), detector=DetectorParams(runtime=runtime))
+    return sum(o.frames_processed for o in outcomes) / (time.perf_counter() - started)
 
 
-def videos_at_once(videos: list[Path], runtime: str, tmp: Path) -> float:
-    """Frames/s of all videos together, one process each, threads split between them."""
-    context = multiprocessing.get_context("spawn")
-    start, results = context.Barrier(len(videos)), context.Queue()
-    threads = max(1, available_cores() // len(videos))
-    processes = [
-        context.Process(target=_ingest_process, args=(v, tmp / f"ws{i}", runtime, threads, start, results))
-        for i, v in enumerate(videos)
-    ]
-    for process in processes:
-        process.start()
-    spans = [results.get() for _ in processes]
-    for process in processes:
-        process.join()
-    return sum(frames for _, _, frames in spans) / (max(e for _, e, _ in spans) - min(b for b, _, _ in spans))
-
-
-def several_videos(video: Path, runtime: str, tmp: Path, count: int) -> None:
-    copies = [cut_clip(tmp / f"video{i}.avi", 0, probe_video(video).frame_count, source=video) for i in range(count)]
+def several_videos(source: Path, frames: int, runtime: str, tmp: Path, count: int) -> None:
+    """``count`` different stretches of ``frames`` frames of ``source`` (distinct videos to the workspace)."""
+    copies = [cut_clip(tmp / f"video{i}.avi", i * frames, frames, source=source) for i in range(count)]
     alone = videos_at_once(copies[:1], runtime, tmp / "alone")
     together = videos_at_once(copies, runtime, tmp / "together")
     print(
@@ -189,7 +171,7 @@ def main() -> None:
         if "1" in parts:
             one_video(video, runtimes, threads)
         if "2" in parts and args.videos > 1:
-            several_videos(video, runtimes[-1], Path(tmp), args.videos)
+            several_videos(args.video, args.frames or 300, DetectorParams().runtime, Path(tmp), args.videos)
         if "3" in parts:
             quality(runtimes, args.work or Path(tmp))
 
