@@ -164,13 +164,22 @@ class OnnxStages:
         data = json.loads(manifest.read_text())
         self.config = ModelConfig.from_dict(data["config"])
         self.spec = BackboneSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in data["spec"].items()})
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        if threads is not None:
-            options.intra_op_num_threads = threads
+
+        def options(stage: str) -> ort.SessionOptions:
+            """The RRU step, called once per frame step with a few MFLOP, runs on the calling thread
+            (waking a thread pool for it costs more than it saves, most of all on a busy machine)."""
+            chosen = ort.SessionOptions()
+            chosen.log_severity_level = 3
+            if stage == "refine":
+                chosen.intra_op_num_threads = 1
+                chosen.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            elif threads is not None:
+                chosen.intra_op_num_threads = threads
+            return chosen
+
         providers = providers or ["CPUExecutionProvider"]
         self.sessions = {
-            stage: ort.InferenceSession(str(folder / name), options, providers=providers)
+            stage: ort.InferenceSession(str(folder / name), options(stage), providers=providers)
             for stage, name in STAGE_FILES.items()
         }
 
