@@ -120,7 +120,7 @@ def test_onnx_export_refuses_variants_it_cannot_stream(tmp_path: Path) -> None:
         export_onnx(ReIDModel(variant_config("rru_lstm")), tmp_path)
 
 
-LENGTHS = (3, 1, 9, 40, 5, 12, 2, 9)
+LENGTHS = (3, 1, 9, 21, 5, 12, 2, 9)
 
 
 @pytest.mark.parametrize("variant", ["rru_stim", "rru_lstm", "baseline"])
