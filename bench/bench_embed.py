@@ -1,11 +1,17 @@
-"""Embedding throughput per backbone, and rank-1 of the default model beside OSNet.
+"""Embedding throughput (batched across tracklets vs one tracklet at a time vs the backbone alone), and rank-1.
 
-Part 1: tracklets/s for 32-crop tracklets on this machine (CPU, and CUDA when present).
+Part 1, measured side by side in one run on the same crops, per model and engine:
+  backbone alone   the backbone on the already-normalised crops, batches of CHUNK frames: the floor
+  embedder         ``Embedder.embed_many`` as ``reid embed`` runs it (all stages, resizing included)
+  one at a time    the same driver with ``max_tracklets=1`` and the per-crop resize
+                   (``preprocess_reference``): what embedding cost before the recurrence was batched
+Tracklets are TRACKLETS × 8–32 crops at the stored crop size (ingest stores 256×128 crops, ≤ 32
+per tracklet), so the resize is skipped where the model's input is 256×128, as in ``reid embed``.
 Part 2 (needs ../shared/data): on the vut_corridor *_single pair (cameras M and F, one
 person) plus a vtest.avi slice of other people (camera V), the fraction of M tracklets whose
 first match among F and V tracklets is an F tracklet, for our default checkpoint and for
 OSNet-x0.25 (MSMT17) with per-frame embeddings averaged.
-Run: python bench/bench_embed.py [--skip-rank1] [--workspace DIR]
+Run: python bench/bench_embed.py [--models default,mobilenet_v2] [--engines onnx,torch] [--skip-rank1]
 """
 
 from __future__ import annotations
@@ -13,38 +19,88 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 
-from app.pipeline.embed import decode_crops, embed_workspace
+from app.pipeline.embed import decode_crops, embed_workspace, shipped_onnx
 from app.pipeline.ingest import ingest_videos
 from app.pipeline.query import QueryOptions, query_workspace
 from detector.tracklets import TrackletParams
 from detector.video import cut_clip
-from reid_core.backbones import BACKBONES
-from reid_core.embedder import Embedder
+from reid_core.checkpoint import file_digest, load_model
+from reid_core.embedder import Embedder, preprocess, preprocess_reference
 from reid_core.model import ModelConfig, ReIDModel
+from reid_core.onnx_engine import export_onnx, onnx_embedder
 from reid_core.search import normalise, top_k_cosine
 from reid_core.workspace import Workspace
 from resources import DEFAULT_REID_CHECKPOINT, DEMO_VIDEO
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-TRACKLETS, CROPS = 16, 32
+TRACKLETS, CHUNK = 16, 64  # ``reid embed`` hands 16 tracklets at a time to an embedder of 64-frame chunks
 
 
-def throughput(device: str) -> None:
-    rng = np.random.default_rng(0)
-    tracklets = [[rng.integers(0, 255, (256, 128, 3), dtype=np.uint8) for _ in range(CROPS)] for _ in range(TRACKLETS)]
-    for name in sorted(BACKBONES):
-        embedder = Embedder.from_model(ReIDModel(ModelConfig(backbone=name)), device=device, chunk_size=64)
-        embedder.embed_many(tracklets[:2])  # warm-up
-        start = time.perf_counter()
-        embedder.embed_many(tracklets)
-        rate = TRACKLETS / (time.perf_counter() - start)
-        print(f"{name:<14}{device:<6}{rate:>10.2f} tracklets/s  ({rate * CROPS:.0f} frames/s, {CROPS} crops each)")
+def tracklets_of_stored_crops(count: int, seed: int = 0) -> list[list[np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    return [
+        [rng.integers(0, 255, (256, 128, 3), dtype=np.uint8) for _ in range(int(rng.integers(8, 33)))]
+        for _ in range(count)
+    ]
+
+
+@torch.inference_mode()  # as the embedder runs: no autograd graph kept
+def seconds(run: Callable[[], object], repeats: int) -> float:
+    run()  # warm-up: lazy initialisation, allocator pools
+    started = time.perf_counter()
+    for _ in range(repeats):
+        run()
+    return (time.perf_counter() - started) / repeats
+
+
+def make_embedder(name: str, engine: str, folder: Path) -> Callable[[int], Embedder]:
+    """A factory of embedders for one model on one engine, by the number of tracklets stepped together."""
+    if name == "default":
+        model = load_model(DEFAULT_REID_CHECKPOINT).eval()
+        onnx_folder = shipped_onnx(DEFAULT_REID_CHECKPOINT, file_digest(DEFAULT_REID_CHECKPOINT))
+    else:
+        torch.manual_seed(0)
+        model, onnx_folder = ReIDModel(ModelConfig(backbone=name)).eval(), None
+    if engine == "onnx":
+        onnx_folder = onnx_folder or export_onnx(model, folder / name)
+        return lambda rows: onnx_embedder(onnx_folder, chunk_size=CHUNK, max_tracklets=rows)
+    return lambda rows: Embedder.from_model(model, chunk_size=CHUNK, max_tracklets=rows)
+
+
+def measure(factory: Callable[[int], Embedder], tracklets: list[list[np.ndarray]], repeats: int) -> dict[str, float]:
+    """Seconds per run of each mode, side by side on the same tracklets."""
+    batched, before = factory(TRACKLETS), factory(1)
+    before.preprocess = preprocess_reference
+    normalised = preprocess([crop for t in tracklets for crop in t], batched.spec)
+    chunks = [normalised[i : i + CHUNK] for i in range(0, normalised.shape[0], CHUNK)]
+    return {
+        "backbone alone": seconds(lambda: [batched.stages.maps(chunk).sum() for chunk in chunks], repeats),
+        "embedder": seconds(lambda: batched.embed_many(tracklets), repeats),
+        "one at a time": seconds(lambda: before.embed_many(tracklets), repeats),
+    }
+
+
+def throughput(names: list[str], engines: list[str], repeats: int) -> None:
+    tracklets = tracklets_of_stored_crops(TRACKLETS)
+    frames = sum(len(t) for t in tracklets)
+    print(f"{TRACKLETS} tracklets, {frames} crops (8-32 each, 256x128), {torch.get_num_threads()} threads, CPU")
+    print(f"{'model':<14}{'engine':<7}{'mode':<16}{'tracklets/s':>12}{'frames/s':>10}{'x backbone':>11}{'x before':>9}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            for engine in engines:
+                times = measure(make_embedder(name, engine, Path(tmp)), tracklets, repeats)
+                for mode, took in times.items():
+                    print(
+                        f"{name:<14}{engine:<7}{mode:<16}{TRACKLETS / took:>12.2f}{frames / took:>10.1f}"
+                        f"{took / times['backbone alone']:>11.2f}{times['one at a time'] / took:>9.2f}"
+                    )
 
 
 def build_workspace(folder: Path) -> Path:
@@ -93,14 +149,15 @@ def rank1(ws: Workspace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--models", default="default,mobilenet_v2", help="default (the shipped model) or backbones")
+    parser.add_argument("--engines", default="onnx,torch")
+    parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--skip-rank1", action="store_true")
     parser.add_argument("--workspace", type=Path, help="reuse this workspace folder for the rank-1 part")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    throughput("cpu")
-    if torch.cuda.is_available():
-        throughput("cuda")
+    throughput(args.models.split(","), args.engines.split(","), args.repeats)
     if args.skip_rank1:
         return
     if not (SHARED / "video" / "vut_corridor").is_dir():

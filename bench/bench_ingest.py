@@ -1,54 +1,179 @@
-"""Ingestion throughput vs the detector's own predict-only throughput, same frames, same run.
+"""Ingest throughput per detector runtime, side by side on the same frames, with tracklet quality beside.
 
-Prints frames/s for (1) YOLO predict alone and (2) the full ingest (decode + detect + track +
-tracklet building + crops + SQLite), and the overhead ratio. Run:
-python bench/bench_ingest.py [--frames 300] [--video resources/vtest.avi]
+Part 1, one video (the first --frames frames of vtest.avi), frames/s of
+  predict            plain ultralytics ``YOLO.predict`` on the decoded frames: the yardstick
+  detect RUNTIME     our detector alone on that runtime (``detector/runtime.py``)
+  ingest RUNTIME     ``ingest_videos`` end to end: decode (on a thread), detect, track, crops, SQLite
+Part 2, several videos at once: ``ingest_in_processes`` (one process per video, each detector on
+  cores/videos threads) vs one video alone (one process, every core), frames/s of all videos
+  together (process start and detector loading included in both) and the ratio.
+Part 3, quality on the labelled check set ``bench/labels/vtest_halves.json`` (vtest.avi cut into
+  a left and a right camera, stride 2): each runtime ingests both halves; a tracklet counts for a
+  labelled person when its boxes overlap one of that person's labelled tracklets (taken from the
+  ``ultralytics`` run, the settings the labels were made with) by mean IoU ≥ 0.5 over ≥ 60 % of
+  its frames. Printed: the share of labelled (camera, person) pairs that get a tracklet, and
+  tracklets per found pair (fragmentation: lower is better).
+Run: python bench/bench_ingest.py [--frames 300] [--runtimes ultralytics,onnxruntime,openvino] [--parts 1,2,3]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from app.pipeline.ingest import ingest_videos
-from detector.person_tracker import PersonTracker
+from app.pipeline.ingest_processes import ingest_in_processes
+from detector.person_tracker import DetectorParams, PersonTracker
+from detector.runtime import available_cores
+from detector.tracklets import TrackletParams
 from detector.video import cut_clip, iter_frames, probe_video
 from reid_core.workspace import Workspace
 from resources import DEMO_VIDEO
+from training.checksets import _video_path
+
+LABELS = Path(__file__).resolve().parent / "labels" / "vtest_halves.json"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def frames_per_second(run, count: int) -> float:  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    run()
+    return count / (time.perf_counter() - started)
+
+
+def one_video(video: Path, runtimes: list[str], threads: int) -> None:
+    info = probe_video(video)
+    frames = [frame for _, frame in iter_frames(info)]
+    print(f"part 1: {video.name}, {len(frames)} frames {info.width}x{info.height}, detector threads {threads}")
+    print(f"{'':<24}{'frames/s':>9}{'x predict':>10}{'tracklets':>10}")
+    yardstick = PersonTracker(DetectorParams(runtime="ultralytics"))
+    predict = frames_per_second(lambda: [yardstick.detect(f) for f in frames], len(frames))
+    print(f"{'predict (ultralytics)':<24}{predict:>9.2f}{1.0:>10.2f}")
+    for runtime in runtimes:
+        tracker = PersonTracker(DetectorParams(runtime=runtime, threads=threads))
+        if runtime != "ultralytics":
+            detect = frames_per_second(lambda t=tracker: [t.detect(f) for f in frames], len(frames))
+            print(f"{'detect ' + runtime:<24}{detect:>9.2f}{detect / predict:>10.2f}")
+        with tempfile.TemporaryDirectory() as tmp, Workspace(Path(tmp) / "ws") as ws:
+            started = time.perf_counter()
+            [outcome] = ingest_videos(ws, [video], camera="bench", tracker=tracker)
+            ingest = outcome.frames_processed / (time.perf_counter() - started)
+        print(f"{'ingest ' + runtime:<24}{ingest:>9.2f}{ingest / predict:>10.2f}{outcome.tracklets:>10}")
+
+
+def videos_at_once(videos: list[Path], runtime: str, folder: Path) -> float:
+    """Frames/s of all videos together through ``ingest_in_processes`` (process start and detector load included)."""
+    started = time.perf_counter()
+    outcomes = ingest_in_processes(folder, videos, jobs=len(videos), detector=DetectorParams(runtime=runtime))
+    return sum(o.frames_processed for o in outcomes) / (time.perf_counter() - started)
+
+
+def several_videos(source: Path, frames: int, runtime: str, tmp: Path, count: int) -> None:
+    """``count`` different stretches of ``frames`` frames of ``source`` (distinct videos to the workspace)."""
+    copies = [cut_clip(tmp / f"video{i}.avi", i * frames, frames, source=source) for i in range(count)]
+    alone = videos_at_once(copies[:1], runtime, tmp / "alone")
+    together = videos_at_once(copies, runtime, tmp / "together")
+    print(
+        f"part 2 ({runtime}): one video alone {alone:.2f} frames/s; {count} videos at once, one process each: "
+        f"{together:.2f} frames/s in all = {together / alone:.2f}x"
+    )
+
+
+def labelled_boxes(folder: Path, labels: dict) -> dict[tuple[str, int], list[dict[int, np.ndarray]]]:
+    """(camera, person) → the boxes (frame → x1, y1, x2, y2) of each of their labelled tracklets in ``folder``."""
+    wanted = {(e["camera"], e["start_frame"], e["end_frame"]): e["person"] for e in labels["tracklets"]}
+    out: dict[tuple[str, int], list[dict[int, np.ndarray]]] = {}
+    for camera, boxes, span in _tracklet_boxes(folder):
+        if span in wanted:
+            out.setdefault((camera, wanted[span]), []).append(boxes)
+    return out
+
+
+def _tracklet_boxes(folder: Path):  # type: ignore[no-untyped-def]
+    with Workspace(folder, create=False) as ws:
+        for row in ws.tracklets():
+            boxes = {int(b["frame"]): np.array([b["x1"], b["y1"], b["x2"], b["y2"]]) for b in ws.boxes(row.id)}
+            yield row.camera, boxes, (row.camera, row.start_frame, row.end_frame)
+
+
+def overlap(a: dict[int, np.ndarray], b: dict[int, np.ndarray]) -> float:
+    """Mean IoU over the common frames, or 0 when they share under 60 % of ``a``'s frames."""
+    common = sorted(set(a) & set(b))
+    if len(common) < 0.6 * len(a):
+        return 0.0
+    x, y = np.stack([a[f] for f in common]), np.stack([b[f] for f in common])
+    inter = np.clip(np.minimum(x[:, 2], y[:, 2]) - np.maximum(x[:, 0], y[:, 0]), 0, None) * np.clip(
+        np.minimum(x[:, 3], y[:, 3]) - np.maximum(x[:, 1], y[:, 1]), 0, None
+    )
+    area = lambda r: (r[:, 2] - r[:, 0]) * (r[:, 3] - r[:, 1])  # noqa: E731
+    return float((inter / np.maximum(area(x) + area(y) - inter, 1e-9)).mean())
+
+
+def ingest_halves(runtime: str, work: Path, labels: dict) -> Path:
+    folder = work / f"halves_{runtime}"
+    with Workspace(folder) as ws:
+        for video in labels["videos"]:
+            params = TrackletParams(frame_stride=video["stride"])
+            ingest_videos(
+                ws, [_video_path(video, work, SHARED)], camera=video["camera"], tracklet_params=params,
+                detector=DetectorParams(runtime=runtime),
+            )  # fmt: skip
+    return folder
+
+
+def quality(runtimes: list[str], work: Path) -> None:
+    labels = json.loads(LABELS.read_text())
+    pairs = {(e["camera"], e["person"]) for e in labels["tracklets"]}
+    reference = labelled_boxes(ingest_halves("ultralytics", work, labels), labels)
+    missing = len(labels["tracklets"]) - sum(len(v) for v in reference.values())
+    print(f"part 3: {LABELS.name}: {len(labels['tracklets'])} labelled tracklets, {len(pairs)} (camera, person) pairs")
+    if missing:
+        print(f"  the ultralytics run misses {missing} labelled tracklets (labels made with other versions?)")
+    print(f"{'runtime':<14}{'tracklets':>10}{'pairs found':>13}{'tracklets/pair':>16}")
+    for runtime in runtimes:
+        folder = work / "halves_ultralytics" if runtime == "ultralytics" else ingest_halves(runtime, work, labels)
+        matched: dict[tuple[str, int], int] = {}
+        total = 0
+        for camera, boxes, _ in _tracklet_boxes(folder):
+            total += 1
+            scores = {
+                pair: max(overlap(boxes, ref) for ref in refs) for pair, refs in reference.items() if pair[0] == camera
+            }
+            best = max(scores, key=scores.get, default=None)  # type: ignore[arg-type]
+            if best is not None and scores[best] >= 0.5:
+                matched[best] = matched.get(best, 0) + 1
+        found = len(matched)
+        per_pair = sum(matched.values()) / max(found, 1)
+        print(f"{runtime:<14}{total:>10}{f'{found}/{len(pairs)}':>13}{per_pair:>16.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--video", type=Path, default=DEMO_VIDEO)
     parser.add_argument("--frames", type=int, default=300, help="frames from the start of the video (0 = all)")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--runtimes", default="ultralytics,onnxruntime,openvino")
+    parser.add_argument("--videos", type=int, default=2, help="videos ingested at once in part 2 (0 skips it)")
+    parser.add_argument("--parts", default="1,2,3", help="which parts to run")
+    parser.add_argument("--work", type=Path, help="keep part 3's workspaces here")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    runtimes = args.runtimes.split(",")
+    threads = available_cores()
+    torch.set_num_threads(threads)
     with tempfile.TemporaryDirectory() as tmp:
         video = args.video if args.frames == 0 else cut_clip(Path(tmp) / "clip.avi", 0, args.frames, source=args.video)
-        info = probe_video(video)
-        tracker = PersonTracker()
-        frames = [frame for _, frame in iter_frames(info)]
-        tracker.detect(frames[0])  # warm-up
-        start = time.perf_counter()
-        for frame in frames:
-            tracker.detect(frame)
-        predict_fps = len(frames) / (time.perf_counter() - start)
-        del frames
-        with Workspace(Path(tmp) / "ws") as ws:
-            start = time.perf_counter()
-            [outcome] = ingest_videos(ws, [video], camera="bench", tracker=tracker)
-            ingest_fps = outcome.frames_processed / (time.perf_counter() - start)
-    print(
-        f"video {args.video.name}: {info.frame_count} frames {info.width}x{info.height}, {outcome.tracklets} tracklets"
-    )
-    print(f"detector predict only : {predict_fps:6.2f} frames/s")
-    print(f"full ingest           : {ingest_fps:6.2f} frames/s")
-    print(f"overhead (predict fps / ingest fps - 1): {100 * (predict_fps / ingest_fps - 1):.1f}%")
+        parts = set(args.parts.split(","))
+        if "1" in parts:
+            one_video(video, runtimes, threads)
+        if "2" in parts and args.videos > 1:
+            several_videos(args.video, args.frames or 300, DetectorParams().runtime, Path(tmp), args.videos)
+        if "3" in parts:
+            quality(runtimes, args.work or Path(tmp))
 
 
 if __name__ == "__main__":

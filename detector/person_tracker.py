@@ -1,4 +1,9 @@
-"""YOLO person detection + an ultralytics multi-object tracker, one tracker per video."""
+"""YOLO person detection + an ultralytics multi-object tracker, one tracker per video.
+
+An ``.onnx`` detector on the CPU runs on ``detector/runtime.py`` (onnxruntime with set threads,
+or OpenVINO; ultralytics' letterbox and NMS); ``.pt`` weights, GPUs and ``runtime="ultralytics"``
+run through ``YOLO.predict``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from detector.offline import YOLO
+from detector.runtime import OnnxDetector, onnxruntime_has_cuda, resolve_runtime
 from detector.weights import DetectorError, checked_detector
 from reid_core.errors import ResourceError, one_line
 from resources import DEFAULT_DETECTOR
@@ -30,15 +36,24 @@ class DetectorParams:
     tracker: str = "bytetrack"
     detect_conf: float = 0.1  # low floor: ByteTrack's second stage uses low-score boxes
     imgsz: int = 640
-    device: str = "cpu"
+    device: str = "auto"  # auto (the GPU when there is one) | cpu | 0 | cuda:0 ...
+    runtime: str = "onnxruntime"  # onnxruntime | openvino | ultralytics (see detector/runtime.py)
+    threads: int | None = None  # CPU threads of the detector; None: every core this process may use
 
 
-def check_device(device: str) -> None:
-    """Refuse a GPU device on a machine without one, in one line (ultralytics would raise deep inside)."""
+def check_device(device: str) -> str:
+    """The device to run on (``auto``: the first GPU if PyTorch sees one, else ``cpu``).
+
+    Refuses a GPU device on a machine without one, in one line (ultralytics would raise deep inside).
+    """
     import torch
 
-    if device.strip().lower() not in ("cpu", "") and not torch.cuda.is_available():
+    name = device.strip().lower()
+    if name == "auto":
+        return "cuda:0" if torch.cuda.is_available() else "cpu"
+    if name not in ("cpu", "") and not torch.cuda.is_available():
         raise ResourceError(f"--detector-device {device}: no CUDA GPU on this machine (use cpu)")
+    return name or "cpu"
 
 
 def _first_sentence(exc: BaseException) -> str:
@@ -61,11 +76,21 @@ class PersonTracker:
 
     def __init__(self, params: DetectorParams = DetectorParams()) -> None:
         weights = Path(params.weights)
-        check_device(params.device)
+        self.device = check_device(params.device)
         loadable = checked_detector(weights)  # before ultralytics: it would unpickle a .pt
         self.params = params
+        on_gpu = self.device != "cpu"
+        runtime = resolve_runtime(params.runtime)
+        own_runtime = runtime != "ultralytics" and loadable.suffix.lower() == ".onnx"
+        if on_gpu and not (runtime == "onnxruntime" and onnxruntime_has_cuda()):
+            own_runtime = False  # a GPU without onnxruntime's CUDA provider: ultralytics' torch path (.pt weights)
+        self.runtime = runtime if own_runtime else "ultralytics"
+        self._onnx: OnnxDetector | None = None
         try:
-            self.model = YOLO(str(loadable), task="detect")
+            if own_runtime:
+                self._onnx = OnnxDetector(loadable, runtime, params.threads, gpu=on_gpu, imgsz=params.imgsz)
+            else:
+                self.model = YOLO(str(loadable), task="detect")
             self.detect(np.zeros((32, 32, 3), np.uint8))  # builds the backend now, so a bad graph fails here
         except Exception as exc:  # ultralytics and onnxruntime raise many types for a file they cannot use
             reason = _first_sentence(exc).replace(str(loadable), "it").replace(str(weights), "it")
@@ -86,12 +111,14 @@ class PersonTracker:
 
     def detect(self, frame: np.ndarray):  # type: ignore[no-untyped-def]
         """Person boxes of one BGR frame, as ultralytics Boxes on the CPU."""
+        if self._onnx is not None:
+            return self._onnx(frame, self.params.detect_conf)
         result = self.model.predict(
             frame,
             classes=[PERSON_CLASS],
             conf=self.params.detect_conf,
             imgsz=self.params.imgsz,
-            device=self.params.device,
+            device=self.device,
             verbose=False,
         )[0]
         return result.boxes.cpu().numpy()

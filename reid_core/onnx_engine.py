@@ -3,7 +3,9 @@
 A recurrence over a variable number of frames does not export as one graph (a Python loop
 is unrolled to a fixed length), so the model is cut where the streaming torch driver cuts
 it: backbone (N frames), one RRU step, the STIM 1×1×1 projection (N frames), and the STIM
-3×3×3 window. The same driver (``Embedder``) then runs either engine.
+3×3×3 window. The same driver (``Embedder``) then runs either engine. The RRU step and the
+window take a batch of tracklets (format 2); a folder exported before that (format 1, one
+tracklet per call) is refused by ``OnnxStages`` and reported stale by ``is_current_export``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import torch
 from torch import nn
 
 from reid_core.backbones import BackboneSpec
-from reid_core.embedder import Embedder
+from reid_core.embedder import DEFAULT_CHUNK, DEFAULT_TRACKLETS, Embedder
 from reid_core.model import ModelConfig, ReIDModel
 from reid_core.temporal import StimStream, TemporalPool
 
@@ -30,6 +32,7 @@ STAGE_FILES = {
     "window": "stim_window.onnx",
 }
 OPSET = 18
+FORMAT = 2  # 2: the RRU step and the STIM window take a batch of tracklets
 
 
 class _Backbone(nn.Module):
@@ -81,16 +84,17 @@ def export_onnx(model: ReIDModel, out_dir: str | Path) -> Path:
     spec = model.spec
     channels, (h, w) = spec.channels, spec.map_size
     frames = torch.randn(3, 3, *spec.input_size)
-    one_map = torch.randn(1, channels, h, w)
     frames_dim = torch.export.Dim("frames", min=1)
+    rows_dim = torch.export.Dim("rows", min=1)
     window_dim = torch.export.Dim("window", min=3)
+    step_maps = torch.randn(2, channels, h, w)  # 2 rows, so the exporter does not specialise the batch to 1
     jobs = [
         ("backbone", _Backbone(model), (frames,), {"frames": {0: frames_dim}}, ["frames"], ["maps"]),
         (
             "refine",
             _RefineStep(model),
-            (one_map, one_map * 0.5, one_map),
-            None,
+            (step_maps, step_maps * 0.5, step_maps.flip(0)),
+            {"x_prev": {0: rows_dim}, "s_prev": {0: rows_dim}, "x": {0: rows_dim}},
             ["x_prev", "s_prev", "x"],
             ["s", "heat"],
         ),
@@ -105,8 +109,8 @@ def export_onnx(model: ReIDModel, out_dir: str | Path) -> Path:
         (
             "window",
             _Window(model),
-            (torch.randn(4, 256, h, w),),
-            {"projected": {0: window_dim}},
+            (torch.randn(2, 4, 256, h, w),),
+            {"projected": {0: rows_dim, 1: window_dim}},
             ["projected"],
             ["sums"],
         ),
@@ -126,37 +130,65 @@ def export_onnx(model: ReIDModel, out_dir: str | Path) -> Path:
                 external_data=False,
                 verbose=False,
             )
-    manifest = {"config": config.to_dict(), "spec": asdict(spec)}
+    manifest = {"format": FORMAT, "config": config.to_dict(), "spec": asdict(spec)}
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return out_dir
 
 
+def is_current_export(folder: str | Path) -> bool:
+    """Whether ``folder`` holds an export this version runs (a manifest of the current format)."""
+    manifest = Path(folder) / MANIFEST
+    try:
+        return json.loads(manifest.read_text()).get("format") == FORMAT
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 class OnnxStages:
-    """onnxruntime implementation of the embedder stages (CPU, or CUDA if available)."""
+    """onnxruntime implementation of the embedder stages (CPU, or CUDA if available).
+
+    ``threads``: onnxruntime's intra-op threads (None: its default, one per physical core).
+    """
 
     has_rru = True
 
-    def __init__(self, folder: str | Path, providers: list[str] | None = None) -> None:
+    def __init__(self, folder: str | Path, providers: list[str] | None = None, threads: int | None = None) -> None:
         import onnxruntime as ort
 
         folder = Path(folder)
         manifest = folder / MANIFEST
         if not manifest.is_file():
             raise FileNotFoundError(f"{folder}: not an exported ONNX embedder (no {MANIFEST})")
+        if not is_current_export(folder):
+            raise ValueError(f"{folder}: exported by an older version (format {FORMAT} needed); export it again")
         data = json.loads(manifest.read_text())
         self.config = ModelConfig.from_dict(data["config"])
         self.spec = BackboneSpec(**{k: tuple(v) if isinstance(v, list) else v for k, v in data["spec"].items()})
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
+
+        def options(stage: str) -> ort.SessionOptions:
+            """The RRU step, called once per frame step with a few MFLOP, runs on the calling thread
+            (waking a thread pool for it costs more than it saves, most of all on a busy machine)."""
+            chosen = ort.SessionOptions()
+            chosen.log_severity_level = 3
+            if stage == "refine":
+                chosen.intra_op_num_threads = 1
+                chosen.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            elif threads is not None:
+                chosen.intra_op_num_threads = threads
+            return chosen
+
         providers = providers or ["CPUExecutionProvider"]
         self.sessions = {
-            stage: ort.InferenceSession(str(folder / name), options, providers=providers)
+            stage: ort.InferenceSession(str(folder / name), options(stage), providers=providers)
             for stage, name in STAGE_FILES.items()
         }
 
     def _run(self, stage: str, *arrays: torch.Tensor) -> list[np.ndarray]:
         session = self.sessions[stage]
-        feeds = {inp.name: a.detach().cpu().numpy().astype(np.float32) for inp, a in zip(session.get_inputs(), arrays)}
+        feeds = {
+            inp.name: np.ascontiguousarray(a.detach().cpu().numpy(), dtype=np.float32)
+            for inp, a in zip(session.get_inputs(), arrays)
+        }
         return session.run(None, feeds)
 
     def maps(self, frames: torch.Tensor) -> torch.Tensor:
@@ -166,12 +198,19 @@ class OnnxStages:
         s, heat = self._run("refine", x_prev, s_prev, x)
         return torch.from_numpy(s), torch.from_numpy(heat)
 
-    def pool(self) -> TemporalPool:
+    def pool(self, count: int) -> TemporalPool:
         return StimStream(
             lambda refined: torch.from_numpy(self._run("project", refined)[0]),
             lambda projected: torch.from_numpy(self._run("window", projected)[0]),
+            count,
         )
 
 
-def onnx_embedder(folder: str | Path, chunk_size: int = 32, providers: list[str] | None = None) -> Embedder:
-    return Embedder(OnnxStages(folder, providers), chunk_size)
+def onnx_embedder(
+    folder: str | Path,
+    chunk_size: int = DEFAULT_CHUNK,
+    providers: list[str] | None = None,
+    max_tracklets: int = DEFAULT_TRACKLETS,
+    threads: int | None = None,
+) -> Embedder:
+    return Embedder(OnnxStages(folder, providers, threads), chunk_size, max_tracklets)

@@ -7,6 +7,7 @@ thousands of frames keeps only one chunk of maps in memory.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import torch
@@ -17,11 +18,31 @@ LSTM_HIDDEN = 256
 
 
 class TemporalPool(Protocol):
-    """A streaming accumulator: push chunks of maps (T'×C×H×W), then read f."""
+    """A streaming accumulator for B tracklets stepped together; ``result`` gives their B×D vectors.
 
-    def push(self, maps: torch.Tensor) -> None: ...
+    Rows are the tracklets, longest first. Each ``push`` gets ``maps`` n×K×C×H×W for the first n
+    rows (the ones still running; n only shrinks), where row b holds ``lengths[b]`` real frames
+    followed by zeros, and ``ends[b]`` says the row's last frame is in this push.
+    """
+
+    def push(self, maps: torch.Tensor, lengths: Sequence[int], ends: Sequence[bool]) -> None: ...
 
     def result(self) -> torch.Tensor: ...
+
+
+def valid_frames(maps: torch.Tensor, lengths: Sequence[int]) -> torch.Tensor:
+    """The real frames of a padded n×K×... batch, row after row: (Σ lengths)×..."""
+    return torch.cat([maps[row, :length] for row, length in enumerate(lengths)])
+
+
+def padded(frames: torch.Tensor, lengths: Sequence[int]) -> torch.Tensor:
+    """Inverse of ``valid_frames``: rows of ``lengths`` frames into an n×max(lengths)×... batch, zeros after."""
+    out = frames.new_zeros(len(lengths), max(lengths), *frames.shape[1:])
+    offset = 0
+    for row, length in enumerate(lengths):
+        out[row, :length] = frames[offset : offset + length]
+        offset += length
+    return out
 
 
 class MeanPoolHead(nn.Module):
@@ -34,23 +55,26 @@ class MeanPoolHead(nn.Module):
     def forward(self, maps: torch.Tensor) -> torch.Tensor:
         return maps.mean(dim=(1, 3, 4))
 
-    def stream(self) -> TemporalPool:
-        return _MeanStream()
+    def stream(self, count: int) -> TemporalPool:
+        return _MeanStream(count)
 
 
 class _MeanStream:
-    def __init__(self) -> None:
+    def __init__(self, count: int) -> None:
+        self.count = count
         self.total: torch.Tensor | None = None
-        self.frames = 0
+        self.frames = torch.zeros(count)
 
-    def push(self, maps: torch.Tensor) -> None:
-        chunk_sum = maps.mean(dim=(2, 3)).sum(dim=0)
-        self.total = chunk_sum if self.total is None else self.total + chunk_sum
-        self.frames += maps.shape[0]
+    def push(self, maps: torch.Tensor, lengths: Sequence[int], ends: Sequence[bool]) -> None:
+        if self.total is None:
+            self.total = maps.new_zeros(self.count, maps.shape[2])
+        rows = len(lengths)
+        self.total[:rows] += maps.mean(dim=(3, 4)).sum(dim=1)  # padding frames are zeros: they add nothing
+        self.frames[:rows] += torch.tensor(lengths, dtype=self.frames.dtype)
 
     def result(self) -> torch.Tensor:
         assert self.total is not None, "no frames were pushed"
-        return self.total / self.frames
+        return self.total / self.frames.to(self.total.device).unsqueeze(1)
 
 
 class LSTMHead(nn.Module):
@@ -65,26 +89,30 @@ class LSTMHead(nn.Module):
         outputs, _ = self.lstm(maps.mean(dim=(3, 4)))
         return outputs.mean(dim=1)
 
-    def stream(self) -> TemporalPool:
-        return _LSTMStream(self.lstm)
+    def stream(self, count: int) -> TemporalPool:
+        return _LSTMStream(self.lstm, count)
 
 
 class _LSTMStream:
-    def __init__(self, lstm: nn.LSTM) -> None:
-        self.lstm = lstm
-        self.state: tuple[torch.Tensor, torch.Tensor] | None = None
-        self.total: torch.Tensor | None = None
-        self.frames = 0
+    """One LSTM state per row (not the default head: rows are stepped one after another)."""
 
-    def push(self, maps: torch.Tensor) -> None:
-        outputs, self.state = self.lstm(maps.mean(dim=(2, 3)).unsqueeze(0), self.state)
-        chunk_sum = outputs[0].sum(dim=0)
-        self.total = chunk_sum if self.total is None else self.total + chunk_sum
-        self.frames += maps.shape[0]
+    def __init__(self, lstm: nn.LSTM, count: int) -> None:
+        self.lstm = lstm
+        self.states: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * count
+        self.totals: list[torch.Tensor | None] = [None] * count
+        self.frames = [0] * count
+
+    def push(self, maps: torch.Tensor, lengths: Sequence[int], ends: Sequence[bool]) -> None:
+        pooled = maps.mean(dim=(3, 4))
+        for row, length in enumerate(lengths):
+            outputs, self.states[row] = self.lstm(pooled[row : row + 1, :length], self.states[row])
+            total = self.totals[row]
+            self.totals[row] = outputs[0].sum(dim=0) if total is None else total + outputs[0].sum(dim=0)
+            self.frames[row] += length
 
     def result(self) -> torch.Tensor:
-        assert self.total is not None, "no frames were pushed"
-        return self.total / self.frames
+        assert all(t is not None for t in self.totals), "no frames were pushed"
+        return torch.stack([t / n for t, n in zip(self.totals, self.frames)])  # type: ignore[operator]
 
 
 class STIM(nn.Module):
@@ -116,54 +144,55 @@ class STIM(nn.Module):
         return self.pointwise(maps.transpose(0, 1).unsqueeze(0))[0].transpose(0, 1)
 
     def window_sums(self, projected: torch.Tensor) -> torch.Tensor:
-        """3×3×3 stage on a window L×256×H×W with no temporal padding.
+        """3×3×3 stage on windows B×L×256×H×W with no temporal padding.
 
-        Returns the spatial sums of O for the L−2 middle frames: (L−2)×256.
+        Returns the spatial sums of O for the L−2 middle frames of each window: B×(L−2)×256.
         """
         conv, norm, relu = self.spatiotemporal
-        volume = projected.transpose(0, 1).unsqueeze(0)
+        volume = projected.transpose(1, 2)  # B×256×L×H×W
         out = nn.functional.conv3d(volume, conv.weight, None, stride=1, padding=(0, 1, 1))
-        return relu(norm(out))[0].sum(dim=(2, 3)).transpose(0, 1)
+        return relu(norm(out)).sum(dim=(3, 4)).transpose(1, 2)
 
-    def stream(self) -> TemporalPool:
-        return StimStream(self.project, self.window_sums)
+    def stream(self, count: int) -> TemporalPool:
+        return StimStream(self.project, self.window_sums, count)
 
 
 class StimStream:
-    """Exact streaming STIM: keeps a two-frame halo so the 3-frame conv sees its neighbours.
+    """Exact streaming STIM for B rows: keeps a two-frame halo so the 3-frame conv sees its neighbours.
 
-    The batch STIM pads time with zeros at both ends; this reproduces that by starting the
-    halo with one zero frame and closing with one, so f is identical to ``STIM.forward``.
+    The batch STIM pads time with zeros at both ends. Each push convolves [halo, frames, one zero
+    frame]: a row's frame is summed once its right neighbour is known, i.e. in the same push
+    unless it is the last frame of a row that goes on; a row's zero padding (or the extra zero
+    frame) is exactly the closing zero of its tracklet. So f equals ``STIM.forward`` per row.
     """
 
-    def __init__(self, project, window_sums) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, project, window_sums, count: int) -> None:  # type: ignore[no-untyped-def]
         self.project = project
         self.window_sums = window_sums
-        self.halo: torch.Tensor | None = None
-        self.total: torch.Tensor | None = None
-        self.cells = 0  # frames × H × W seen
+        self.count = count
+        self.halo: torch.Tensor | None = None  # n×(1 or 2)×256×H×W: the frames before this push
+        self.total: torch.Tensor | None = None  # count×256
+        self.cells = torch.zeros(count)  # frames × H × W seen per row
 
-    def _add(self, sums: torch.Tensor) -> None:
-        if sums.shape[0] == 0:
-            return
-        chunk_sum = sums.sum(dim=0)
-        self.total = chunk_sum if self.total is None else self.total + chunk_sum
-
-    def push(self, maps: torch.Tensor) -> None:
-        projected = self.project(maps)
+    def push(self, maps: torch.Tensor, lengths: Sequence[int], ends: Sequence[bool]) -> None:
+        rows = len(lengths)
+        projected = padded(self.project(valid_frames(maps, lengths)), lengths)
         if self.halo is None:
-            self.halo = torch.zeros_like(projected[:1])
-        window = torch.cat([self.halo, projected], dim=0)
-        if window.shape[0] >= 3:
-            self._add(self.window_sums(window))
-        self.halo = window[-2:]
-        self.cells += maps.shape[0] * maps.shape[2] * maps.shape[3]
+            self.halo = torch.zeros_like(projected[:, :1])
+            self.total = projected.new_zeros(self.count, projected.shape[2])
+        halo = self.halo[:rows]
+        window = torch.cat([halo, projected, torch.zeros_like(projected[:, :1])], dim=1)
+        sums = self.window_sums(window)  # centres: halo[-1] (if a real frame), then every frame of the push
+        first = halo.shape[1] - 1  # the zero frame that starts a tracklet is no centre
+        for row, (length, end) in enumerate(zip(lengths, ends)):
+            done = first + length - (0 if end else 1)
+            self.total[row] += sums[row, :done].sum(dim=0)  # type: ignore[index]
+        self.halo = torch.cat([halo, projected], dim=1)[:, -2:]
+        self.cells[:rows] += torch.tensor(lengths, dtype=self.cells.dtype) * maps.shape[3] * maps.shape[4]
 
     def result(self) -> torch.Tensor:
-        assert self.halo is not None, "no frames were pushed"
-        self._add(self.window_sums(torch.cat([self.halo, torch.zeros_like(self.halo[:1])], dim=0)))
-        assert self.total is not None
-        return self.total / self.cells
+        assert self.total is not None, "no frames were pushed"
+        return self.total / self.cells.to(self.total.device).unsqueeze(1)
 
 
 def create_temporal_head(kind: str, channels: int) -> nn.Module:

@@ -16,7 +16,7 @@ from reid_core.crops import decode_crops
 from reid_core.devices import resolve_device
 from reid_core.embedder import Embedder
 from reid_core.errors import storage_error
-from reid_core.onnx_engine import MANIFEST, export_onnx, onnx_embedder
+from reid_core.onnx_engine import export_onnx, is_current_export, onnx_embedder
 from reid_core.store.vector_index import sync_index
 from reid_core.workspace import Workspace
 from resources import DEFAULT_REID_CHECKPOINT
@@ -49,7 +49,7 @@ def open_embedder(checkpoint: Path, device: str, onnx_cache: Path, chunk_size: i
     name = str(data.get("meta", {}).get("name", checkpoint.stem))
     if device == "onnx":
         folder = shipped_onnx(checkpoint, model_id) or onnx_cache / model_id
-        if not (folder / MANIFEST).is_file():
+        if not is_current_export(folder):  # none yet, or one an older version wrote
             export_onnx(model, folder)
         embedder = onnx_embedder(folder, chunk_size=chunk_size)
     else:
@@ -61,7 +61,7 @@ def shipped_onnx(checkpoint: Path, model_id: str) -> Path | None:
     """An ONNX export kept beside the checkpoint (``NAME.onnx/``, as the default ships) if it is this model's."""
     folder = checkpoint.with_suffix(".onnx")
     stamp = folder / "model_id"
-    if stamp.is_file() and stamp.read_text().strip() == model_id and (folder / MANIFEST).is_file():
+    if stamp.is_file() and stamp.read_text().strip() == model_id and is_current_export(folder):
         return folder
     return None
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from app.pipeline.ingest_progress import IngestProgress, load_progress, mark_finished, save_progress
 from detector.person_tracker import DetectorParams, PersonTracker
+from detector.read_ahead import read_ahead
 from detector.tracklets import Tracklet, TrackletBuilder, TrackletParams
 from detector.video import VideoError, VideoInfo, content_hash, iter_frames, probe_video
 from reid_core.errors import storage_error
@@ -162,7 +163,8 @@ def _track_video(
     stored = _checkpoint(workspace, video, info, state.open, IngestProgress(state.next_frame, offset), done_before)
     processed = 0
     try:
-        for index, frame in iter_frames(info, params.frame_stride, start=state.next_frame):
+        frames = read_ahead(iter_frames(info, params.frame_stride, start=state.next_frame))  # decoding beside detection
+        for index, frame in frames:
             if cancelled is not None and cancelled():
                 raise IngestCancelled(str(info.path))
             tracks = [replace(t, track_id=t.track_id + offset) for t in tracker.update(frame)]

@@ -1,4 +1,4 @@
-"""Streaming inference over tracklets of any length, bounded memory, and ONNX parity."""
+"""Streaming inference over tracklets of any length, batched across tracklets, bounded memory, ONNX parity."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from reid_core.embedder import Embedder, preprocess
+from reid_core.embedder import Embedder, preprocess, preprocess_reference
 from reid_core.model import ModelConfig, ReIDModel, variant_config
-from reid_core.onnx_engine import export_onnx, onnx_embedder
+from reid_core.onnx_engine import MANIFEST, OnnxStages, export_onnx, is_current_export, onnx_embedder
 
 PROBE = Path(__file__).with_name("peak_memory_probe.py")
 
@@ -48,7 +48,7 @@ def test_streaming_equals_whole_sequence_forward(variant: str) -> None:
     crops = random_crops(11)
     streamed = Embedder.from_model(net, chunk_size=4).embed(crops)
     with torch.no_grad():
-        whole = net(preprocess(crops, net.spec).unsqueeze(0))
+        whole = net(preprocess_reference(crops, net.spec).unsqueeze(0))
     np.testing.assert_allclose(streamed.feature, whole.f[0].numpy(), atol=1e-5)
     if whole.gates is not None:
         np.testing.assert_allclose(streamed.heatmaps, whole.gates[0].mean(dim=1).numpy(), atol=1e-3)
@@ -98,13 +98,21 @@ def test_long_tracklet_memory_is_bounded_by_the_chunk() -> None:
 @pytest.mark.slow
 def test_onnx_engine_matches_torch_on_variable_lengths(model: ReIDModel, tmp_path: Path) -> None:
     folder = export_onnx(model, tmp_path / "onnx")
-    onnx_engine = onnx_embedder(folder, chunk_size=16)
-    torch_engine = Embedder.from_model(model, chunk_size=16)
-    for length in (1, 2, 17, 40):
-        crops = random_crops(length, seed=length)
-        expected, got = torch_engine.embed(crops), onnx_engine.embed(crops)
-        assert float(np.abs(expected.feature - got.feature).max()) <= 1e-4, length
+    assert is_current_export(folder)
+    tracklets = [random_crops(length, seed=length) for length in (1, 2, 17, 40)]
+    torch_results = Embedder.from_model(model, chunk_size=16).embed_many(tracklets)
+    for expected, got in zip(torch_results, onnx_embedder(folder, chunk_size=16).embed_many(tracklets)):
+        assert float(np.abs(expected.feature - got.feature).max()) <= 1e-4
         assert float(np.abs(expected.heatmaps.astype(np.float32) - got.heatmaps.astype(np.float32)).max()) <= 1e-3
+
+
+def test_onnx_folder_of_an_older_format_is_stale_and_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "old"
+    folder.mkdir()
+    (folder / MANIFEST).write_text('{"config": {}, "spec": {}}')  # format 1 had no "format" key
+    assert not is_current_export(folder) and not is_current_export(tmp_path / "missing")
+    with pytest.raises(ValueError, match="older version"):
+        OnnxStages(folder)
 
 
 def test_onnx_export_refuses_variants_it_cannot_stream(tmp_path: Path) -> None:
@@ -112,12 +120,58 @@ def test_onnx_export_refuses_variants_it_cannot_stream(tmp_path: Path) -> None:
         export_onnx(ReIDModel(variant_config("rru_lstm")), tmp_path)
 
 
+LENGTHS = (3, 1, 9, 21, 5, 12, 2, 9)
+
+
+@pytest.mark.parametrize("variant", ["rru_stim", "rru_lstm", "baseline"])
+def test_batched_tracklets_equal_each_whole_sequence_forward(variant: str) -> None:
+    """Rows of different lengths stepped together (rows dropping out mid-round, rounds of a few
+    frames) give each tracklet what the model's own whole-sequence forward gives it alone."""
+    torch.manual_seed(3)
+    net = randomise_batchnorm(ReIDModel(variant_config(variant)))
+    tracklets = [random_crops(n, seed=10 + n) for n in LENGTHS]
+    got = Embedder.from_model(net, chunk_size=16, max_tracklets=5).embed_many(tracklets)
+    assert len(got) == len(tracklets)
+    with torch.no_grad():
+        for crops, result in zip(tracklets, got):
+            whole = net(preprocess_reference(crops, net.spec).unsqueeze(0))
+            np.testing.assert_allclose(result.feature, whole.f[0].numpy(), atol=1e-4)
+            if whole.gates is None:
+                assert result.heatmaps is None
+            else:
+                assert result.heatmaps.shape == (len(crops), 8, 4)
+                np.testing.assert_allclose(result.heatmaps, whole.gates[0].mean(dim=1).numpy(), atol=1e-3)
+
+
 def test_batched_tracklets_equal_one_by_one(model: ReIDModel) -> None:
-    tracklets = [random_crops(n, seed=n) for n in (3, 1, 9, 40, 5, 12)]
-    embedder = Embedder.from_model(model, chunk_size=16)
-    batched = embedder.embed_many(tracklets)
-    assert len(batched) == len(tracklets)
+    tracklets = [random_crops(n, seed=n) for n in LENGTHS]
+    batched = Embedder.from_model(model, chunk_size=16).embed_many(tracklets)
+    alone = Embedder.from_model(model, chunk_size=16, max_tracklets=1)
     for crops, got in zip(tracklets, batched):
-        alone = embedder.embed(crops)
-        np.testing.assert_allclose(got.feature, alone.feature, atol=1e-4)
-        np.testing.assert_allclose(got.heatmaps.astype(np.float32), alone.heatmaps.astype(np.float32), atol=2e-3)
+        expected = alone.embed(crops)
+        np.testing.assert_allclose(got.feature, expected.feature, atol=1e-4)
+        np.testing.assert_allclose(got.heatmaps.astype(np.float32), expected.heatmaps.astype(np.float32), atol=2e-3)
+
+
+def test_empty_tracklet_among_others_is_refused(model: ReIDModel) -> None:
+    with pytest.raises(ValueError, match="empty tracklet"):
+        Embedder.from_model(model).embed_many([random_crops(3), []])
+
+
+@pytest.mark.parametrize("backbone", ["mobilenet_v2", "omz_reid_0287"])
+def test_vectorised_preprocess_equals_per_crop_resize(backbone: str) -> None:
+    spec = ReIDModel(ModelConfig(backbone=backbone)).spec
+    crops = [*random_crops(12, seed=5), np.full((600, 300, 3), 200, np.uint8), np.zeros((1, 1, 3), np.uint8)]
+    got, expected = preprocess(crops, spec), preprocess_reference(crops, spec)
+    assert got.shape == expected.shape == (14, 3, *spec.input_size)
+    scale = float(expected.abs().max())
+    assert float((got - expected).abs().max()) <= 1e-5 * scale
+    at_size = [np.random.default_rng(i).integers(0, 255, (*spec.input_size, 3), dtype=np.uint8) for i in range(3)]
+    fast_path, reference = preprocess(at_size, spec), preprocess_reference(at_size, spec)
+    torch.testing.assert_close(fast_path, reference, rtol=1e-6, atol=1e-5 * scale)
+
+
+def test_preprocess_refuses_a_crop_that_is_not_rgb() -> None:
+    spec = ReIDModel(ModelConfig()).spec
+    with pytest.raises(ValueError, match="H×W×3"):
+        preprocess([np.zeros((10, 10), np.uint8)], spec)

@@ -89,10 +89,10 @@ def test_stim_matches_hand_computation() -> None:
     # O_3 = ReLU(1.25 + 0.5 − 0) = 1.75 (zero padding in time); f = mean = 5.75 / 3.
     with torch.no_grad():
         f = stim(frames)
-        stream = stim.stream()
+        stream = stim.stream(1)
         for t in range(3):
-            stream.push(frames[0, t : t + 1])
-        streamed = stream.result()
+            stream.push(frames[:, t : t + 1], [1], [t == 2])
+        streamed = stream.result()[0]
     torch.testing.assert_close(f, torch.full((1, 256), 5.75 / 3))
     torch.testing.assert_close(streamed, torch.full((256,), 5.75 / 3))
 
