@@ -41,7 +41,7 @@ LABELS = Path(__file__).resolve().parent / "labels" / "vtest_halves.json"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
-def frames_per_second(run, count: int) -> float:  # type: ignore[no-untyped-def]
+def frames_per_second(run, count: int) -> float:
     started = time.perf_counter()
     run()
     return count / (time.perf_counter() - started)
@@ -95,7 +95,7 @@ def labelled_boxes(folder: Path, labels: dict) -> dict[tuple[str, int], list[dic
     return out
 
 
-def _tracklet_boxes(folder: Path):  # type: ignore[no-untyped-def]
+def _tracklet_boxes(folder: Path):
     with Workspace(folder, create=False) as ws:
         for row in ws.tracklets():
             boxes = {int(b["frame"]): np.array([b["x1"], b["y1"], b["x2"], b["y2"]]) for b in ws.boxes(row.id)}
@@ -145,7 +145,7 @@ def quality(runtimes: list[str], work: Path) -> None:
             scores = {
                 pair: max(overlap(boxes, ref) for ref in refs) for pair, refs in reference.items() if pair[0] == camera
             }
-            best = max(scores, key=scores.get, default=None)  # type: ignore[arg-type]
+            best = max(scores, key=scores.get, default=None)
             if best is not None and scores[best] >= 0.5:
                 matched[best] = matched.get(best, 0) + 1
         found = len(matched)

@@ -18,7 +18,7 @@ from reid_core.embedder import Embedder, preprocess
 from reid_core.model import ModelConfig, ReIDModel
 
 
-def best_seconds(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
+def best_seconds(fn, repeats: int) -> float:
     fn()  # warm-up
     times = []
     for _ in range(repeats):

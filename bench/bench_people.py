@@ -67,7 +67,7 @@ def labelled_rows(ws: Workspace, ids: np.ndarray, name: str) -> tuple[np.ndarray
         for row, t in enumerate(ids.tolist())
         if (key := (rows[int(t)].camera, rows[int(t)].start_frame, rows[int(t)].end_frame)) in wanted
     ]
-    return tuple(np.array(column) for column in zip(*found))  # type: ignore[return-value]
+    return tuple(np.array(column) for column in zip(*found))
 
 
 def _labels(name: str) -> dict:

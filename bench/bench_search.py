@@ -99,7 +99,7 @@ def make_workspace(folder: Path, tracklets: int, cameras: int, seed: int = 0) ->
     print(f"\n{folder}: {tracklets} tracklets in {cameras} cameras, {dim}-d, {time.perf_counter() - started:.0f} s")
 
 
-def _median_ms(run, repeats: int) -> float:  # type: ignore[no-untyped-def]
+def _median_ms(run, repeats: int) -> float:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -137,7 +137,7 @@ def measure(folder: Path, repeats: int) -> dict:
     return figures
 
 
-def _faiss_ratio(index, queries: list[int], ours_ms: float) -> dict:  # type: ignore[no-untyped-def]
+def _faiss_ratio(index, queries: list[int], ours_ms: float) -> dict:
     """The same top-k (k=21: the query itself is in the gallery) by FAISS IndexFlatIP, unfiltered."""
     try:
         import faiss

@@ -62,7 +62,7 @@ def _first_sentence(exc: BaseException) -> str:
     return text.split(" Recommended fix")[0].split(" Use an official")[0][:200]
 
 
-def _tracker_config(name: str):  # type: ignore[no-untyped-def]
+def _tracker_config(name: str):
     from ultralytics.utils import YAML, IterableSimpleNamespace
     from ultralytics.utils.checks import check_yaml
 
@@ -109,7 +109,7 @@ class PersonTracker:
         cfg.track_buffer = max(1, round(cfg.track_buffer * frame_rate / 30.0))
         self._tracker = TRACKER_MAP[cfg.tracker_type](args=cfg)
 
-    def detect(self, frame: np.ndarray):  # type: ignore[no-untyped-def]
+    def detect(self, frame: np.ndarray):
         """Person boxes of one BGR frame, as ultralytics Boxes on the CPU."""
         if self._onnx is not None:
             return self._onnx(frame, self.params.detect_conf)

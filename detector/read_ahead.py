@@ -54,7 +54,7 @@ def read_ahead(items: Iterator[T], depth: int = DEPTH) -> Iterator[T]:
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item  # type: ignore[misc]
+            yield item
     finally:
         stop.set()
         thread.join()

@@ -98,7 +98,7 @@ class OnnxDetector:
         static = all(isinstance(d, int) and d > 0 for d in self.input_shape[2:])
         self.size = (int(self.input_shape[2]), int(self.input_shape[3])) if static else (imgsz, imgsz)
 
-    def __call__(self, frame: np.ndarray, conf: float):  # type: ignore[no-untyped-def]
+    def __call__(self, frame: np.ndarray, conf: float):
         """Boxes of one BGR frame above ``conf``, as ultralytics ``Boxes`` on the CPU (what ``predict`` gives)."""
         import torch
         from ultralytics.data.augment import LetterBox

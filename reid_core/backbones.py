@@ -243,4 +243,4 @@ def create_backbone(name: str, weights: str | Path | None = None) -> Backbone:
 def backbone_spec(name: str) -> BackboneSpec:
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; choose one of {sorted(BACKBONES)}")
-    return BACKBONES[name].spec  # type: ignore[attr-defined]
+    return BACKBONES[name].spec

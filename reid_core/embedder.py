@@ -78,7 +78,7 @@ class TorchStages:
         with self._autocast():
             return self.model.backbone.features(frames).float().contiguous()
 
-    def refine(self, x_prev, s_prev, x):  # type: ignore[no-untyped-def]
+    def refine(self, x_prev, s_prev, x):
         assert self.model.rru is not None
         s, z = self.model.rru.step(x_prev, s_prev, x)
         return s, z.mean(dim=1)
@@ -189,7 +189,7 @@ class Embedder:
             group = order[start : start + self.max_tracklets]
             for index, result in zip(group, self._embed_group([tracklets[i] for i in group])):
                 results[index] = result
-        return results  # type: ignore[return-value]
+        return results
 
     def _embed_group(self, group: Sequence[Sequence[np.ndarray]]) -> list[TrackletEmbedding]:
         """Tracklets sorted longest first, stepped together round by round."""

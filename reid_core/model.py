@@ -41,7 +41,7 @@ class ModelConfig:
         data = dict(data)
         if data.get("input_size") is not None:  # JSON gives a list
             data["input_size"] = tuple(data["input_size"])
-        return cls(**data)  # type: ignore[arg-type]
+        return cls(**data)
 
 
 # Table 1 rows, by name. The loss rows (+Lv, +Lp) are training options, not architectures.
@@ -62,7 +62,7 @@ VARIANTS: dict[str, ModelConfig] = {
 def variant_config(name: str, **overrides: object) -> ModelConfig:
     if name not in VARIANTS:
         raise ValueError(f"unknown variant {name!r}; choose one of {sorted(VARIANTS)}")
-    return replace(VARIANTS[name], **overrides)  # type: ignore[arg-type]
+    return replace(VARIANTS[name], **overrides)
 
 
 def _spec_at(backbone: Backbone, input_size: tuple[int, int]) -> BackboneSpec:

@@ -194,7 +194,7 @@ class OnnxStages:
     def maps(self, frames: torch.Tensor) -> torch.Tensor:
         return torch.from_numpy(self._run("backbone", frames)[0])
 
-    def refine(self, x_prev, s_prev, x):  # type: ignore[no-untyped-def]
+    def refine(self, x_prev, s_prev, x):
         s, heat = self._run("refine", x_prev, s_prev, x)
         return torch.from_numpy(s), torch.from_numpy(heat)
 

@@ -112,7 +112,7 @@ class _LSTMStream:
 
     def result(self) -> torch.Tensor:
         assert all(t is not None for t in self.totals), "no frames were pushed"
-        return torch.stack([t / n for t, n in zip(self.totals, self.frames)])  # type: ignore[operator]
+        return torch.stack([t / n for t, n in zip(self.totals, self.frames)])
 
 
 class STIM(nn.Module):
@@ -166,7 +166,7 @@ class StimStream:
     frame) is exactly the closing zero of its tracklet. So f equals ``STIM.forward`` per row.
     """
 
-    def __init__(self, project, window_sums, count: int) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, project, window_sums, count: int) -> None:
         self.project = project
         self.window_sums = window_sums
         self.count = count
@@ -186,7 +186,7 @@ class StimStream:
         first = halo.shape[1] - 1  # the zero frame that starts a tracklet is no centre
         for row, (length, end) in enumerate(zip(lengths, ends)):
             done = first + length - (0 if end else 1)
-            self.total[row] += sums[row, :done].sum(dim=0)  # type: ignore[index]
+            self.total[row] += sums[row, :done].sum(dim=0)
         self.halo = torch.cat([halo, projected], dim=1)[:, -2:]
         self.cells[:rows] += torch.tensor(lengths, dtype=self.cells.dtype) * maps.shape[3] * maps.shape[4]
 

@@ -96,5 +96,5 @@ def open_workspace(location: str | Path, create: bool = True) -> Workspace:
         except ImportError as exc:
             problem = "PostgreSQL workspaces need psycopg 3 (pip install '.[postgres]')"
             raise WorkspaceError(f"{location}: {problem}") from exc
-        return PostgresWorkspace(str(location), create=create)  # type: ignore[return-value]  # same methods
+        return PostgresWorkspace(str(location), create=create)  # same methods
     return Workspace(location, create=create)

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 from training.evaluation import EvalResult
 
 
-def _save(figure, axis, out: Path, xlabel: str, ylabel: str) -> Path:  # type: ignore[no-untyped-def]
+def _save(figure, axis, out: Path, xlabel: str, ylabel: str) -> Path:
     axis.set_xlabel(xlabel)
     axis.set_ylabel(ylabel)
     axis.legend()

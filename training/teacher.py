@@ -70,7 +70,7 @@ class Teacher:
                 maps.append(out[1][0])
             emb, fmap = np.stack(embeddings), np.stack(maps)
         else:
-            full, cut = self._torch  # type: ignore[misc]
+            full, cut = self._torch
             with torch.inference_mode():
                 x = torch.from_numpy(bgr)
                 emb, fmap = full(x).numpy(), cut(x).numpy()

@@ -82,7 +82,7 @@ def evaluate_model(
     def labels(records: list[TrackletRecord]) -> tuple[np.ndarray, np.ndarray]:
         return np.array([r.pid for r in records]), np.array([r.camid for r in records])
 
-    return evaluate(query, *labels(dataset.query), gallery, *labels(dataset.gallery), **options)  # type: ignore[arg-type]
+    return evaluate(query, *labels(dataset.query), gallery, *labels(dataset.gallery), **options)
 
 
 class Trainer:

@@ -29,7 +29,7 @@ class IdentityListModel(QAbstractListModel):
     """The identities as a Qt model: the view draws only the visible rows."""
 
     def __init__(self, parent: object | None = None) -> None:
-        super().__init__(parent)  # type: ignore[arg-type]
+        super().__init__(parent)
         self.items: list[Identity] = []
 
     def set_identities(self, items: list[Identity]) -> None:

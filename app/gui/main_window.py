@@ -163,7 +163,7 @@ class MainWindow(ReviewDesk):
             self.splitter.setSizes([central * 3 // 5, central * 2 // 5])
 
     def _build_menus(self) -> None:
-        def action(menu, text: str, slot, shortcut: str | None = None) -> QAction:  # type: ignore[no-untyped-def]
+        def action(menu, text: str, slot, shortcut: str | None = None) -> QAction:
             item = QAction(text, self)
             item.triggered.connect(slot)
             if shortcut:

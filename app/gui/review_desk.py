@@ -120,7 +120,7 @@ class ReviewDesk(QMainWindow):
     def redo(self) -> None:
         self._undo_or_redo(self.history.redo, "Redone")
 
-    def _undo_or_redo(self, step, done: str) -> None:  # type: ignore[no-untyped-def]
+    def _undo_or_redo(self, step, done: str) -> None:
         if self.workspace is None:
             return
         try:

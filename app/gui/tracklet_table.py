@@ -18,7 +18,7 @@ Index = QModelIndex | QPersistentModelIndex
 
 class TrackletTableModel(QAbstractTableModel):
     def __init__(self, parent: object | None = None) -> None:
-        super().__init__(parent)  # type: ignore[arg-type]
+        super().__init__(parent)
         self.workspace: Workspace | None = None
         self.rows: list[TrackletRow] = []
         self.exhausted = True

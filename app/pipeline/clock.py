@@ -48,7 +48,7 @@ def start_from_metadata(path: str | Path) -> float | None:
         return None
 
 
-def _mvhd_creation(handle, start: int, end: int) -> float | None:  # type: ignore[no-untyped-def]
+def _mvhd_creation(handle, start: int, end: int) -> float | None:
     position = start
     while position + 8 <= end:
         handle.seek(position)

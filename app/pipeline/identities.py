@@ -46,7 +46,7 @@ def confirm_match(
             "verdict", query_tracklet_id=query_id, match_tracklet_id=match_id, verdict=CONFIRMED,
             similarity=similarity, model_id=model_id, identity_id=mine,
         )
-    return int(mine)  # type: ignore[arg-type]
+    return int(mine)
 
 
 def reject_match(

@@ -29,7 +29,7 @@ def default_jobs(videos: int) -> int:
     return max(1, min(videos, available_cores()))
 
 
-def _worker(  # type: ignore[no-untyped-def]
+def _worker(
     index: int,
     folder: Path,
     video: Path,
@@ -108,4 +108,4 @@ def ingest_in_processes(
         for process in running.values():
             process.terminate()
             process.join()
-    return outcomes  # type: ignore[return-value]
+    return outcomes

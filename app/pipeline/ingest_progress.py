@@ -60,7 +60,7 @@ def load_progress(workspace: Workspace, video_id: int) -> IngestProgress | None:
         Tracklet(
             int(t["track_id"]),
             [int(f) for f in t["frames"]],
-            [tuple(float(v) for v in b) for b in t["boxes"]],  # type: ignore[misc]
+            [tuple(float(v) for v in b) for b in t["boxes"]],
             [float(s) for s in t["scores"]],
             {int(f): base64.b64decode(jpeg) for f, jpeg in t["crops"].items()},
         )

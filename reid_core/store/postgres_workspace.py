@@ -52,14 +52,14 @@ class PostgresWorkspace(FootageStore, ModelStore, LabelStore, ProposalStore):
 
     def __init__(self, url: str, create: bool = True) -> None:
         self.url = url
-        self.path = without_password(url)  # type: ignore[assignment]  # what messages name
+        self.path = without_password(url)  # what messages name
         try:
             connection = psycopg.connect(url, autocommit=True, connect_timeout=30)
         except psycopg.Error as exc:
             raise WorkspaceError(f"{self.path}: cannot connect ({str(exc).strip().splitlines()[0]})") from exc
-        self.db = PgDatabase(connection, primary_keys(), self.path)  # type: ignore[assignment]
+        self.db = PgDatabase(connection, primary_keys(), self.path)
         try:
-            check_or_create_schema(self.db, self.path, create)  # type: ignore[arg-type]
+            check_or_create_schema(self.db, self.path, create)
         except BaseException:
             self.db.close()
             raise

@@ -33,7 +33,7 @@ from reid_core.store.vectors_db import ModelStore, VectorRows
 try:  # advisory lock between processes updating the same index (the CLI beside the app)
     import fcntl
 except ImportError:  # pragma: no cover - Windows: no lock; one writer at a time is the caller's job
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None
 
 INDEX_DIR = "vector_index"
 FORMAT = 1

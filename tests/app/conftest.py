@@ -16,7 +16,7 @@ from resources import DEMO_VIDEO
 
 
 @pytest.fixture(scope="session")
-def two_cameras(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+def two_cameras(tmp_path_factory) -> Path:
     """Two views of the plaza 40 s apart (real YOLO + tracker), embedded with the default model.
     Tests that write labels take a copy (``two_cameras_copy``); the videos stay where they are."""
     folder = tmp_path_factory.mktemp("two_cameras")
@@ -37,7 +37,7 @@ def two_cameras_copy(two_cameras: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def window(qtbot):  # type: ignore[no-untyped-def]
+def window(qtbot):
     window = MainWindow()
     qtbot.addWidget(window)
     window.show()

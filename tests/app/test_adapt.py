@@ -29,7 +29,7 @@ CROPS_PER_TRACKLET = 8  # scoring on 8 evenly spread crops keeps the test short
 
 
 @pytest.fixture(scope="module")
-def halves(tmp_path_factory) -> tuple[Path, list[LabelledTracklet]]:  # type: ignore[no-untyped-def]
+def halves(tmp_path_factory) -> tuple[Path, list[LabelledTracklet]]:
     shared_file("video/vtest.avi")
     folder = labelled_workspace(LABELS, tmp_path_factory.mktemp("halves"), SHARED_DATA)
     return folder, thinned(workspace_set(folder, LABELS), CROPS_PER_TRACKLET)
@@ -41,7 +41,7 @@ def fresh_copy(folder: Path, target: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_adapt_does_not_lower_map_on_a_labelled_two_camera_workspace(halves, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_adapt_does_not_lower_map_on_a_labelled_two_camera_workspace(halves, tmp_path: Path, capsys) -> None:
     folder, tracklets = halves
     workspace = fresh_copy(folder, tmp_path / "ws")
     before = score_embedder(checkpoint_embedder(DEFAULT_REID_CHECKPOINT), tracklets)
@@ -58,7 +58,7 @@ def test_adapt_does_not_lower_map_on_a_labelled_two_camera_workspace(halves, tmp
 
 
 @pytest.mark.slow
-def test_adapt_refuses_to_activate_a_model_its_check_rejects(halves, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_adapt_refuses_to_activate_a_model_its_check_rejects(halves, tmp_path: Path, capsys) -> None:
     folder, _ = halves
     workspace = fresh_copy(folder, tmp_path / "ws")
     with Workspace(workspace, create=False) as ws:

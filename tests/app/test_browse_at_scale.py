@@ -20,7 +20,7 @@ TRACKLETS = 1_234
 
 
 @pytest.fixture(scope="module")
-def big(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+def big(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("browse") / "ws"
     rng = np.random.default_rng(0)
     with Workspace(folder) as ws:
@@ -39,7 +39,7 @@ def big(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def window(qtbot):  # type: ignore[no-untyped-def]
+def window(qtbot):
     window = MainWindow()
     qtbot.addWidget(window)
     window.show()
@@ -47,7 +47,7 @@ def window(qtbot):  # type: ignore[no-untyped-def]
     window.close_workspace()
 
 
-def test_tracklet_list_fetches_pages_as_it_scrolls(window, big: Path) -> None:  # type: ignore[no-untyped-def]
+def test_tracklet_list_fetches_pages_as_it_scrolls(window, big: Path) -> None:
     assert window.open_workspace(big, create=False)
     model = window.tracklets
     assert model.rowCount() == PAGE and model.canFetchMore(QModelIndex())
@@ -61,7 +61,7 @@ def test_tracklet_list_fetches_pages_as_it_scrolls(window, big: Path) -> None:  
     assert window.matches.query is not None and window.matches.query.id == 42
 
 
-def test_after_quick_clicks_the_newest_answer_is_shown_and_equals_the_library_one(window, qtbot, big: Path) -> None:  # type: ignore[no-untyped-def]
+def test_after_quick_clicks_the_newest_answer_is_shown_and_equals_the_library_one(window, qtbot, big: Path) -> None:
     assert window.open_workspace(big, create=False)
     for tracklet_id in (5, 6, 7):  # three quick clicks: the answers to 5 and 6 must not be shown
         window.select_tracklet(tracklet_id)
@@ -76,7 +76,7 @@ def test_after_quick_clicks_the_newest_answer_is_shown_and_equals_the_library_on
     ]
 
 
-def test_identity_list_is_a_model_that_keeps_the_selection(window, big: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_identity_list_is_a_model_that_keeps_the_selection(window, big: Path, tmp_path: Path) -> None:
     folder = tmp_path / "ws"
     shutil.copytree(big, folder, ignore=shutil.ignore_patterns("vector_index"))
     with Workspace(folder) as ws:

@@ -45,7 +45,7 @@ def test_the_start_comes_from_the_file_header_else_from_its_time_less_its_length
     assert start_from_metadata(tmp_path / "missing.mp4") is None
 
 
-def test_adding_videos_offers_each_camera_clock_and_returns_it(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_adding_videos_offers_each_camera_clock_and_returns_it(qtbot, tmp_path: Path) -> None:
     clip = cut_clip(tmp_path / "lobby.avi", 0, 50, DEMO_VIDEO)
     os.utime(clip, (NOON, NOON))
     dialog = AddVideosDialog([clip])
@@ -55,7 +55,7 @@ def test_adding_videos_offers_each_camera_clock_and_returns_it(qtbot, tmp_path: 
     assert dialog.entries()[0][2] == NOON + 3595.0
 
 
-def test_the_time_filter_takes_seconds_or_a_utc_date(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_the_time_filter_takes_seconds_or_a_utc_date(qtbot) -> None:
     assert parse_time("12.5 s") == 12.5 and parse_time("2025-12-01 12:00:05.5") == NOON + 5.5
     assert parse_time("2025-12-01 13:00") == NOON + 3600 and parse_time("noon") is None
     spin = ClockSpinBox()

@@ -40,7 +40,7 @@ def second_model(folder: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_a_video_added_after_a_retrain_is_embedded_by_every_model(window, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_video_added_after_a_retrain_is_embedded_by_every_model(window, qtbot, tmp_path) -> None:
     east = cut_clip(tmp_path / "east.avi", 0, 50, DEMO_VIDEO)
     west = cut_clip(tmp_path / "west.avi", 400, 50, DEMO_VIDEO)
     folder = tmp_path / "case"

@@ -45,7 +45,7 @@ def test_help_and_query_import_neither_torch_nor_qt(tmp_path: Path) -> None:
 
 def test_training_commands_are_listed_and_parsed_by_their_own_parser() -> None:
     full = build_parser(["train", "--help"])
-    listed = {a.dest: a.help for a in full._subparsers._group_actions[0]._choices_actions}  # type: ignore[union-attr]
+    listed = {a.dest: a.help for a in full._subparsers._group_actions[0]._choices_actions}
     assert {name: listed[name] for name in TRAINING_COMMANDS} == TRAINING_COMMANDS
     args = full.parse_args(["evaluate", "ilidsvid", "root", "--checkpoint", "a.pt"])
     assert args.run.__module__ == "training.cli" and args.checkpoint == [Path("a.pt")]

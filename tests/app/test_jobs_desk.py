@@ -23,7 +23,7 @@ def test_time_left_follows_the_rate_so_far() -> None:
                                                                   "about 2.5 h left"]
 
 
-def test_the_loss_is_drawn_as_it_comes_in(qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_the_loss_is_drawn_as_it_comes_in(qtbot) -> None:
     dialog = RetrainDialog(3, 9)
     qtbot.addWidget(dialog)
     dialog.show()
@@ -36,7 +36,7 @@ def test_the_loss_is_drawn_as_it_comes_in(qtbot) -> None:  # type: ignore[no-unt
     assert "about 42 s left" in dialog.status.text() and dialog.progress.value() == 4
 
 
-def test_one_retrain_at_a_time_and_closing_asks_first(  # type: ignore[no-untyped-def]
+def test_one_retrain_at_a_time_and_closing_asks_first(
     window, qtbot, two_cameras_copy, tmp_path: Path
 ) -> None:
     assert window.open_workspace(two_cameras_copy)

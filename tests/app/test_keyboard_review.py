@@ -17,7 +17,7 @@ from app.gui.shortcuts import MATCH_VIEW_KEYS, REVIEW_SHORTCUTS
 from reid_core.workspace import DB_NAME
 
 
-def key(qtbot, window, name: str, modifier=Qt.KeyboardModifier.NoModifier) -> None:  # type: ignore[no-untyped-def]
+def key(qtbot, window, name: str, modifier=Qt.KeyboardModifier.NoModifier) -> None:
     """One key press, sent to whichever widget has the keyboard focus (as a real keyboard does)."""
     qtbot.keyClick(window.focusWidget() or window, name, modifier)
 
@@ -32,7 +32,7 @@ def sha256(path: Path) -> str:
 
 
 @pytest.mark.slow
-def test_a_whole_review_by_keyboard_only(window, qtbot, two_cameras_copy) -> None:  # type: ignore[no-untyped-def]
+def test_a_whole_review_by_keyboard_only(window, qtbot, two_cameras_copy) -> None:
     folder = two_cameras_copy
     assert window.open_workspace(folder)
     ctrl = Qt.KeyboardModifier.ControlModifier
@@ -93,7 +93,7 @@ def test_a_whole_review_by_keyboard_only(window, qtbot, two_cameras_copy) -> Non
     assert all(h in report for h in video_hashes)
 
 
-def test_help_lists_every_shortcut_the_window_has(window, qtbot) -> None:  # type: ignore[no-untyped-def]
+def test_help_lists_every_shortcut_the_window_has(window, qtbot) -> None:
     key(qtbot, window, Qt.Key.Key_F1)
     dialog = window.help_dialog
     assert dialog is not None and dialog.isVisible()
@@ -106,7 +106,7 @@ def test_help_lists_every_shortcut_the_window_has(window, qtbot) -> None:  # typ
 
 
 @pytest.mark.slow
-def test_results_show_the_query_and_the_scores_they_are_ordered_by(  # type: ignore[no-untyped-def]
+def test_results_show_the_query_and_the_scores_they_are_ordered_by(
     window, qtbot, two_cameras_copy
 ) -> None:
     assert window.open_workspace(two_cameras_copy)

@@ -31,7 +31,7 @@ def visible_rect(widget: QWidget, window: QWidget) -> QRect:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
-def test_the_window_fits_the_screen(window, qtbot, two_cameras, tmp_path, size) -> None:  # type: ignore[no-untyped-def]
+def test_the_window_fits_the_screen(window, qtbot, two_cameras, tmp_path, size) -> None:
     width, height = size
     window.resize(width, height)
     assert window.open_workspace(two_cameras)

@@ -23,7 +23,7 @@ def case(
         ends=np.array([s[2] for s in spans], dtype=float),
         overlapping_views=np.eye(cameras, dtype=bool),
         min_transit=np.zeros((cameras, cameras)),
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 

@@ -97,7 +97,7 @@ def test_transit_times_are_learned_from_confirmed_people(workspace: Path) -> Non
         assert data.min_transit[0, 1] == data.min_transit[1, 0] == pytest.approx(shortest / 2)
 
 
-def test_reid_people_prints_people_routes_and_one_line_errors(workspace: Path, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_reid_people_prints_people_routes_and_one_line_errors(workspace: Path, capsys, tmp_path: Path) -> None:
     assert main(["people", str(workspace)]) == 0
     out = capsys.readouterr().out
     assert "proposed people from 60 tracklets" in out and "plaza-left" in out

@@ -21,7 +21,7 @@ QUICK = ["--epochs", "1", "--device", "cpu", "--set", "iterations_per_epoch=2", 
 
 
 @pytest.fixture
-def window(qtbot):  # type: ignore[no-untyped-def]
+def window(qtbot):
     window = MainWindow()
     qtbot.addWidget(window)
     window.resize(1600, 950)
@@ -36,13 +36,13 @@ def stored(folder: Path) -> dict[int, list[int]]:
         return ws.proposal_groups()
 
 
-def save(widget, name: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def save(widget, name: str, tmp_path: Path) -> None:
     folder = Path(os.environ.get("REID_SCREENSHOT_DIR", tmp_path))
     folder.mkdir(parents=True, exist_ok=True)
     assert widget.grab().save(str(folder / name)) and (folder / name).stat().st_size > 5_000
 
 
-def test_review_people_from_proposals_to_identities_finetune_can_use(window, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_review_people_from_proposals_to_identities_finetune_can_use(window, qtbot, tmp_path: Path) -> None:
     folder = tmp_path / "vtest_halves"
     vtest_halves_workspace(folder)
     assert window.open_workspace(folder)
@@ -128,7 +128,7 @@ def test_finetune_trains_on_accepted_people(tmp_path: Path) -> None:
     assert (tmp_path / "tuned.pt").stat().st_size > 0
 
 
-def test_grouping_shows_progress_and_cancel_leaves_the_proposals_as_they_were(window, qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_grouping_shows_progress_and_cancel_leaves_the_proposals_as_they_were(window, qtbot, tmp_path: Path) -> None:
     folder = tmp_path / "big"
     make_workspace(folder, 6_000, cameras=8)
     assert window.open_workspace(folder)

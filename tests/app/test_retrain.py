@@ -20,7 +20,7 @@ QUICK = ["--epochs", "1", "--device", "cpu", "--set", "iterations_per_epoch=2", 
 
 
 @pytest.fixture(scope="module")
-def labelled(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+def labelled(tmp_path_factory) -> Path:
     """A real ingested and embedded workspace in which the operator confirmed two people."""
     folder = tmp_path_factory.mktemp("retrain")
     clip = cut_clip(folder / "plaza.avi", 0, 80, DEMO_VIDEO)

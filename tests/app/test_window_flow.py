@@ -28,14 +28,14 @@ def count(folder: Path, table: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def clips(tmp_path_factory) -> list[Path]:  # type: ignore[no-untyped-def]
+def clips(tmp_path_factory) -> list[Path]:
     """Two views of the plaza 40 s apart, standing in for two cameras."""
     folder = tmp_path_factory.mktemp("clips")
     return [cut_clip(folder / "east.avi", 0, 80, DEMO_VIDEO), cut_clip(folder / "west.avi", 400, 80, DEMO_VIDEO)]
 
 
 @pytest.fixture
-def window(qtbot):  # type: ignore[no-untyped-def]
+def window(qtbot):
     window = MainWindow()
     qtbot.addWidget(window)
     window.show()
@@ -45,7 +45,7 @@ def window(qtbot):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.slow
-def test_operator_flow_from_footage_to_a_confirmed_identity(window, qtbot, clips, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_operator_flow_from_footage_to_a_confirmed_identity(window, qtbot, clips, tmp_path) -> None:
     folder = tmp_path / "case"
     assert window.open_workspace(folder)
     assert rows(folder, "SELECT value FROM meta WHERE key = 'app'") == [(APP_ID,)]
@@ -128,7 +128,7 @@ def test_operator_flow_from_footage_to_a_confirmed_identity(window, qtbot, clips
 
 
 @pytest.mark.slow
-def test_cancel_mid_ingest_leaves_a_consistent_workspace_that_resumes(window, qtbot, clips, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_mid_ingest_leaves_a_consistent_workspace_that_resumes(window, qtbot, clips, tmp_path) -> None:
     folder = tmp_path / "cancelled"
     long_clip = cut_clip(tmp_path / "long.avi", 100, 250, DEMO_VIDEO)
     window.open_workspace(folder)

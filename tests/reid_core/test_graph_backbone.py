@@ -19,7 +19,7 @@ TEACHER = "teachers/intel_omz/person-reidentification-retail-0287.xml"
 
 
 @pytest.fixture(scope="module")
-def ir_path():  # type: ignore[no-untyped-def]
+def ir_path():
     shared_file(TEACHER.replace(".xml", ".bin"))
     return shared_file(TEACHER)
 
@@ -28,7 +28,7 @@ def packaged_program() -> dict:
     return json.loads(resources.files("reid_core.graphs").joinpath("omz_reid_0287.json").read_text())
 
 
-def test_the_packaged_program_is_the_ir_cut_before_its_head(ir_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_packaged_program_is_the_ir_cut_before_its_head(ir_path) -> None:
     packaged = packaged_program()
     program, constants = read_ir(ir_path, output_layer=int(packaged["output"][0]))
     assert program["ops"] == packaged["ops"] and program["ints"] == packaged["ints"]
@@ -39,7 +39,7 @@ def test_the_packaged_program_is_the_ir_cut_before_its_head(ir_path) -> None:  #
     assert maps.shape == (1, 256, 16, 8) and bool((maps >= 0).all())  # the ReLU'd map before the head
 
 
-def test_the_whole_teacher_in_torch_equals_openvino(ir_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_whole_teacher_in_torch_equals_openvino(ir_path) -> None:
     ov = pytest.importorskip("openvino", reason="openvino is a training/dev extra")
     compiled = ov.Core().compile_model(str(ir_path), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
     net = GraphNet(*read_ir(ir_path)).eval()
@@ -51,7 +51,7 @@ def test_the_whole_teacher_in_torch_equals_openvino(ir_path) -> None:  # type: i
     assert np.abs(batched - reference).max() < 1e-4 * np.abs(reference).max()
 
 
-def test_the_backbone_takes_rgb_crops_and_gives_the_pooled_map(ir_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_backbone_takes_rgb_crops_and_gives_the_pooled_map(ir_path) -> None:
     backbone = create_backbone("omz_reid_0287", ir_path).eval()
     rgb = np.random.default_rng(1).integers(0, 255, (256, 128, 3), dtype=np.uint8)
     net = GraphNet(*read_ir(ir_path, output_layer=int(packaged_program()["output"][0]))).eval()

@@ -8,7 +8,7 @@ import pytest
 from reid_core.search import k_reciprocal_distances, normalise, top_k_cosine
 
 
-def brute_force(queries, gallery, k, mask, combine):  # type: ignore[no-untyped-def]
+def brute_force(queries, gallery, k, mask, combine):
     q = normalise(queries)
     scores = []
     for row in range(gallery.shape[0]):
@@ -46,7 +46,7 @@ def test_fewer_candidates_than_k_returns_only_those() -> None:
     assert sorted(rows.tolist()) == [1, 3]
 
 
-def reference_rerank(q, g, k1, k2, lam):  # type: ignore[no-untyped-def]
+def reference_rerank(q, g, k1, k2, lam):
     """Straight transcription of the published algorithm with explicit loops and sets."""
     feats = np.concatenate([q, g]).astype(np.float64)
     n, nq = len(feats), len(q)
@@ -54,7 +54,7 @@ def reference_rerank(q, g, k1, k2, lam):  # type: ignore[no-untyped-def]
     dist = (dist / dist.max(axis=0)).T
     rank = [sorted(range(n), key=lambda j, i=i: (dist[i][j], j)) for i in range(n)]
 
-    def recip(i, k):  # type: ignore[no-untyped-def]
+    def recip(i, k):
         return [j for j in rank[i][: k + 1] if i in rank[j][: k + 1]]
 
     V = np.zeros((n, n))
@@ -99,7 +99,7 @@ def test_rerank_improves_a_clustered_ranking() -> None:
     plain = -(query @ gallery.T)
     reranked = k_reciprocal_distances(query, gallery, k1=6, k2=3)
 
-    def mean_ap(dist):  # type: ignore[no-untyped-def]
+    def mean_ap(dist):
         aps = []
         for i in range(8):
             hits = labels[np.argsort(dist[i], kind="stable")] == i

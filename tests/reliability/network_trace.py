@@ -28,7 +28,7 @@ def strace_problem() -> str | None:
     return None
 
 
-def traced_run(command: list[str], log: Path, **kwargs) -> subprocess.CompletedProcess:  # type: ignore[no-untyped-def]
+def traced_run(command: list[str], log: Path, **kwargs) -> subprocess.CompletedProcess:
     """Run ``command`` under ``strace -f`` with its network calls written to ``log``."""
     return subprocess.run(
         ["strace", "-f", "-qq", "-e", f"trace={TRACED}", "-o", str(log), *command],

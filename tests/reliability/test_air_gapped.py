@@ -14,7 +14,7 @@ from tests.reliability.network_trace import app_commands, strace_problem, traced
 
 
 @pytest.mark.slow
-def test_every_command_runs_without_touching_the_network(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_every_command_runs_without_touching_the_network(tmp_path) -> None:
     problem = strace_problem()
     if problem:
         pytest.skip(problem)

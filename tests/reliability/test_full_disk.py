@@ -10,7 +10,7 @@ from tests.reliability.cases import full_disk_outcome, full_disk_problem
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["embed", "ingest"])
-def test_full_disk(kind, base_workspace, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_full_disk(kind, base_workspace, tmp_path) -> None:
     problem = full_disk_problem()
     if problem:
         pytest.skip(problem)

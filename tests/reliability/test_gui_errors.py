@@ -16,7 +16,7 @@ from reid_core.workspace import DB_NAME
 
 
 @pytest.fixture
-def window(qtbot, monkeypatch):  # type: ignore[no-untyped-def]
+def window(qtbot, monkeypatch):
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
     window = MainWindow()
     qtbot.addWidget(window)
@@ -31,7 +31,7 @@ def error_dialogs() -> list[QMessageBox]:
     return [w for w in QApplication.topLevelWidgets() if w.objectName() == "user error" and w.isVisible()]
 
 
-def test_a_foreign_database_is_a_dialog_and_the_app_goes_on(window, qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_foreign_database_is_a_dialog_and_the_app_goes_on(window, qtbot, tmp_path) -> None:
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     with closing(sqlite3.connect(foreign / DB_NAME)) as db:
@@ -45,7 +45,7 @@ def test_a_foreign_database_is_a_dialog_and_the_app_goes_on(window, qtbot, tmp_p
 
 
 @pytest.mark.qt_no_exception_capture  # the bug must reach Python's own hook, as in the app
-def test_a_user_error_raised_in_a_slot_is_a_dialog_and_a_bug_is_not(window, qtbot, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_a_user_error_raised_in_a_slot_is_a_dialog_and_a_bug_is_not(window, qtbot, capsys) -> None:
     error = CheckpointError("/cases/model.pt: no such file")
     sys.excepthook(type(error), error, None)
     qtbot.waitUntil(lambda: len(error_dialogs()) == 1)

@@ -10,19 +10,19 @@ from tests.reliability.cases import interrupted_ingest_outcome, killed_embed_out
 
 
 @pytest.mark.slow
-def test_embed_killed_at_a_random_moment_then_rerun_equals_an_uninterrupted_run(base_workspace, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_embed_killed_at_a_random_moment_then_rerun_equals_an_uninterrupted_run(base_workspace, tmp_path) -> None:
     seconds = random.Random().uniform(2.0, 12.0)  # process start-up is most of it; the seconds are in the name
     outcome = killed_embed_outcome(base_workspace[0], tmp_path, seconds)
     assert outcome.ok, f"{outcome.case.name}: " + "\n".join(outcome.problems)
 
 
 @pytest.mark.slow
-def test_two_ingest_processes_on_one_workspace(base_workspace, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_two_ingest_processes_on_one_workspace(base_workspace, tmp_path) -> None:
     outcome = two_writers_outcome(base_workspace[0], tmp_path)
     assert outcome.ok, "\n".join(outcome.problems)
 
 
 @pytest.mark.slow
-def test_ctrl_c_in_ingest_is_one_line_and_keeps_what_is_stored(base_workspace, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_ctrl_c_in_ingest_is_one_line_and_keeps_what_is_stored(base_workspace, tmp_path) -> None:
     outcome = interrupted_ingest_outcome(base_workspace[0], tmp_path)
     assert outcome.ok, "\n".join(outcome.problems)

@@ -8,7 +8,7 @@ from tests.reliability.cases import CASES, prepare, run_case
 
 
 @pytest.mark.parametrize("case", CASES, ids=[f"{c.group}: {c.name}" for c in CASES])
-def test_case(case, base_workspace, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_case(case, base_workspace, tmp_path) -> None:
     reason = case.when()
     if reason:
         pytest.skip(reason)

@@ -26,7 +26,7 @@ SMALL = dict(
 
 
 @pytest.fixture(scope="module")
-def identities(tmp_path_factory):  # type: ignore[no-untyped-def]
+def identities(tmp_path_factory):
     return read_identity_folders(write_identity_folders(tmp_path_factory.mktemp("ids"), range(6), tracklets=1))
 
 
@@ -65,7 +65,7 @@ def test_resume_continues_the_same_run(identities, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def seen_and_unseen(tmp_path_factory):  # type: ignore[no-untyped-def]
+def seen_and_unseen(tmp_path_factory):
     """16 identities to train on and 16 others, never trained on, to rank across the two cameras."""
     everyone = read_identity_folders(write_identity_folders(tmp_path_factory.mktemp("ids32"), range(32), tracklets=1))
     seen = VideoDataset("seen", [r for r in everyone.train if r.pid < 16])
@@ -76,7 +76,7 @@ def seen_and_unseen(tmp_path_factory):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.slow
-def test_training_beats_the_untrained_model_on_unseen_identities(seen_and_unseen, mobilenet_weights, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_training_beats_the_untrained_model_on_unseen_identities(seen_and_unseen, mobilenet_weights, tmp_path) -> None:
     """Cameras render colour differently (red and blue swapped), so matching must be learned."""
     torch.set_num_threads(2)
     seen, unseen = seen_and_unseen

@@ -66,7 +66,7 @@ def read_ilidsvid(root: str | Path, split: int = 0, splits_file: Path | None = N
     persons = sorted(n for n in cams[0] if n in cams[1] and cams[0][n] and cams[1][n])
     if not persons:
         raise DatasetLayoutError(f"{base}: no personNNN folder with images in both cam1 and cam2")
-    return _two_camera_split("ilidsvid", cams, persons, split, splits_file)  # type: ignore[arg-type]
+    return _two_camera_split("ilidsvid", cams, persons, split, splits_file)
 
 
 def read_prid2011(
@@ -89,7 +89,7 @@ def read_prid2011(
         persons = sorted(n for n in both if n in cams[0] and n in cams[1])
     if not persons:
         raise DatasetLayoutError(f"{base}: no person_NNNN (1–200) with enough frames in both cam_a and cam_b")
-    return _two_camera_split(f"prid2011-{convention}", cams, persons, split, splits_file)  # type: ignore[arg-type]
+    return _two_camera_split(f"prid2011-{convention}", cams, persons, split, splits_file)
 
 
 def read_mars(root: str | Path) -> VideoDataset:
@@ -118,8 +118,8 @@ def read_mars(root: str | Path) -> VideoDataset:
                 raise DatasetLayoutError(f"{info / names_file}: rows point past its {len(names)} names")
             paths = tuple(str(folder / n[:4] / n) for n in names[start - 1 : end])
             out.append(TrackletRecord(ImageFiles(paths), int(pid), int(cam)))
-        if out and not Path(out[0].frames.paths[0]).is_file():  # type: ignore[attr-defined]
-            raise DatasetLayoutError(f"{out[0].frames.paths[0]}: image listed in {names_file} is missing")  # type: ignore[attr-defined]
+        if out and not Path(out[0].frames.paths[0]).is_file():
+            raise DatasetLayoutError(f"{out[0].frames.paths[0]}: image listed in {names_file} is missing")
         return out
 
     train = tracklets("train", "train_name.txt", load("tracks_train_info.mat", "track_train_info"))
