@@ -309,6 +309,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser for ``argv``: the training commands' own parsers only when one of them is asked for."""
+    from detector.params import TRACKERS, DetectorParams, TrackletParams
     from resources import DEFAULT_DETECTOR, DEFAULT_REID_CHECKPOINT
 
     parser = OneLineParser(prog="reid", description="Video person re-identification across cameras")
@@ -321,11 +322,19 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     ingest.add_argument("videos", nargs="+", type=Path, help="video files")
     ingest.add_argument("--camera", help="camera name for these videos (default: each file's name)")
     ingest.add_argument("--detector", default=str(DEFAULT_DETECTOR), help="ultralytics weights (.pt/.onnx)")
-    ingest.add_argument("--tracker", default="bytetrack", choices=["bytetrack", "botsort"])
-    ingest.add_argument("--detector-device", default="cpu", help="device for YOLO (cpu, 0, cuda:0)")
-    ingest.add_argument("--stride", type=positive_int, default=1, help="process every n-th frame")
-    ingest.add_argument("--min-length", type=positive_int, default=8, help="drop tracklets with fewer boxes")
-    ingest.add_argument("--max-crops", type=count_int, default=32, help="crops kept per tracklet (0 = all)")
+    ingest.add_argument("--tracker", default=DetectorParams.tracker, choices=TRACKERS)
+    ingest.add_argument(
+        "--detector-device", default=DetectorParams.device, help="device for YOLO (auto, cpu, 0, cuda:0)"
+    )
+    ingest.add_argument(
+        "--stride", type=positive_int, default=TrackletParams.frame_stride, help="process every n-th frame"
+    )
+    ingest.add_argument(
+        "--min-length", type=positive_int, default=TrackletParams.min_length, help="drop tracklets with fewer boxes"
+    )
+    ingest.add_argument(
+        "--max-crops", type=count_int, default=TrackletParams.max_crops, help="crops kept per tracklet (0 = all)"
+    )
     ingest.add_argument(
         "--start-time", type=finite_float, help="wall-clock start of these videos (s), for time filters"
     )

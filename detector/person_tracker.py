@@ -14,13 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from detector.offline import YOLO
+from detector.params import TRACKERS, DetectorParams
 from detector.runtime import OnnxDetector, onnxruntime_has_cuda, resolve_runtime
 from detector.weights import DetectorError, checked_detector
 from reid_core.errors import ResourceError, one_line
-from resources import DEFAULT_DETECTOR
 
 PERSON_CLASS = 0
-TRACKERS = ("bytetrack", "botsort")
 
 
 @dataclass(frozen=True)
@@ -28,17 +27,6 @@ class TrackedBox:
     track_id: int
     box: tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels
     score: float
-
-
-@dataclass(frozen=True)
-class DetectorParams:
-    weights: Path = DEFAULT_DETECTOR
-    tracker: str = "bytetrack"
-    detect_conf: float = 0.1  # low floor: ByteTrack's second stage uses low-score boxes
-    imgsz: int = 640
-    device: str = "auto"  # auto (the GPU when there is one) | cpu | 0 | cuda:0 ...
-    runtime: str = "onnxruntime"  # onnxruntime | openvino | ultralytics (see detector/runtime.py)
-    threads: int | None = None  # CPU threads of the detector; None: every core this process may use
 
 
 def check_device(device: str) -> str:
@@ -105,7 +93,8 @@ class PersonTracker:
         from ultralytics.trackers.track import TRACKER_MAP
 
         cfg = _tracker_config(self.params.tracker)
-        # The YAML's buffer is in frames at 30 fps; keep the same time span at this rate.
+        # The YAML's buffer is in frames at 30 fps; keep the same time span at this rate (the trackers of
+        # ultralytics 8.4 take no frame_rate argument any more: max_time_lost = track_buffer).
         cfg.track_buffer = max(1, round(cfg.track_buffer * frame_rate / 30.0))
         self._tracker = TRACKER_MAP[cfg.tracker_type](args=cfg)
 

@@ -7,19 +7,10 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from detector.params import TrackletParams
 from detector.person_tracker import TrackedBox
 
-
-@dataclass(frozen=True)
-class TrackletParams:
-    min_length: int = 8  # boxes kept; shorter tracklets are dropped
-    max_gap: int = 10  # processed frames a track may be missing before it is split
-    min_conf: float = 0.4  # boxes below this score are not kept (the tracker still sees them)
-    min_height: int = 48  # pixels; smaller people are too small to re-identify
-    frame_stride: int = 1  # process every n-th frame
-    max_crops: int = 32  # crops kept per tracklet, evenly spaced; 0 keeps every frame
-    crop_size: tuple[int, int] = (256, 128)  # (height, width) stored for the re-ID model
-    jpeg_quality: int = 90
+__all__ = ["Tracklet", "TrackletBuilder", "TrackletParams", "closed_tracklet", "even_sample"]
 
 
 @dataclass

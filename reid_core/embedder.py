@@ -187,9 +187,12 @@ class Embedder:
         results: list[TrackletEmbedding | None] = [None] * len(tracklets)
         for start in range(0, len(order), self.max_tracklets):
             group = order[start : start + self.max_tracklets]
-            for index, result in zip(group, self._embed_group([tracklets[i] for i in group])):
+            for index, result in zip(group, self._embed_group([tracklets[i] for i in group]), strict=True):
                 results[index] = result
-        return results
+        missing = [i for i, result in enumerate(results) if result is None]
+        if missing:  # a bug, never a silent gap: every tracklet asked for gets its embedding
+            raise RuntimeError(f"tracklets {missing} were not embedded")
+        return [result for result in results if result is not None]
 
     def _embed_group(self, group: Sequence[Sequence[np.ndarray]]) -> list[TrackletEmbedding]:
         """Tracklets sorted longest first, stepped together round by round."""

@@ -146,7 +146,7 @@ def embed_workspace(
         results = opened.embedder.embed_many([decode_crops(c) for c in crops])
         try:
             with workspace.transaction():
-                for tracklet_id, tracklet_crops, result in zip(group, crops, results):
+                for tracklet_id, tracklet_crops, result in zip(group, crops, results, strict=True):
                     workspace.save_embedding(
                         tracklet_id, model_id, result.unit_feature, [f for f, _ in tracklet_crops], result.heatmaps
                     )
