@@ -182,10 +182,7 @@ def group_tracklets(
     parent = list(range(n))
 
     def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
+        return union_root(parent, i)
 
     for group in data.must_link:
         for row in group[1:]:
@@ -277,6 +274,14 @@ def confidences(
     return member, [float(member[g].mean()) for g in groups]
 
 
+def union_root(parent: list[int], i: int) -> int:
+    """The representative of ``i`` in a union-find forest (paths halved on the way)."""
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
 def threshold_components(vectors: np.ndarray, threshold: float, neighbours: int = 30) -> list[list[int]]:
     """The plain baseline: tracklets joined whenever their cosine similarity reaches ``threshold``
     (connected components of the top-k graph, no rules)."""
@@ -285,10 +290,7 @@ def threshold_components(vectors: np.ndarray, threshold: float, neighbours: int 
     parent = list(range(n))
 
     def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
+        return union_root(parent, i)
 
     for i, j in zip(*np.nonzero(sims >= threshold)):
         parent[root(int(rows[i, j]))] = root(int(i))
