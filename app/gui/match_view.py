@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from app.gui.images import rgb_to_qimage
 from app.pipeline.clock import format_span
 from app.pipeline.embed import decode_crops
+from app.pipeline.identities import CONFIRMED, REJECTED
 from app.pipeline.overlay import colour_map, colour_scale, normalise_maps, overlay_heatmap
 from app.pipeline.query import Match
 from reid_core.workspace import TrackletRow, Workspace
@@ -111,8 +112,8 @@ class MatchDialog(QDialog):
         self.map_only_box.toggled.connect(self.redraw)
         self.opacity.valueChanged.connect(self.redraw)
         confirm, reject, close = QPushButton("Confirm: same person"), QPushButton("Reject"), QPushButton("Close")
-        confirm.clicked.connect(lambda: self._decide("confirmed"))
-        reject.clicked.connect(lambda: self._decide("rejected"))
+        confirm.clicked.connect(lambda: self._decide(CONFIRMED))
+        reject.clicked.connect(lambda: self._decide(REJECTED))
         close.clicked.connect(self.reject)
         self.confirm_button, self.reject_button = confirm, reject
         confirm.setShortcut("C")

@@ -24,6 +24,7 @@ from app.gui.clock_spin import ClockSpinBox
 from app.gui.images import jpeg_to_pixmap
 from app.gui.query_runner import QueryRunner
 from app.pipeline.clock import format_span
+from app.pipeline.identities import CONFIRMED, REJECTED
 from app.pipeline.query import Match, QueryOptions
 from reid_core.workspace import TrackletRow, Workspace
 
@@ -36,7 +37,7 @@ SCORE_TIPS = {
     "The cosine similarity is in each cell's tooltip",
 }
 THUMB = QSize(48, 96)
-VERDICT_COLOURS = {"confirmed": QColor(200, 240, 200), "rejected": QColor(245, 205, 205)}
+VERDICT_COLOURS = {CONFIRMED: QColor(200, 240, 200), REJECTED: QColor(245, 205, 205)}
 
 
 class MatchesPanel(QWidget):
@@ -105,8 +106,8 @@ class MatchesPanel(QWidget):
         self.open_button, self.confirm_button = QPushButton("Heatmaps…"), QPushButton("Confirm")
         self.reject_button = QPushButton("Reject")
         self.open_button.clicked.connect(lambda: self._open(self.table.currentRow()))
-        self.confirm_button.clicked.connect(lambda: self._decide("confirmed"))
-        self.reject_button.clicked.connect(lambda: self._decide("rejected"))
+        self.confirm_button.clicked.connect(lambda: self._decide(CONFIRMED))
+        self.reject_button.clicked.connect(lambda: self._decide(REJECTED))
         self.open_button.setToolTip("The query and the selected match side by side with their gate maps (O)")
         self.confirm_button.setToolTip("Same person: the match joins the query's identity (C)")
         self.reject_button.setToolTip("Someone else: kept as a label for retraining (X)")

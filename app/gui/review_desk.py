@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabWidget
 
 from app.gui.error_dialog import show_error
 from app.gui.shortcuts import REVIEW_SHORTCUTS, HelpDialog
-from app.pipeline.identities import confirm_match, identity_verdicts, reject_match
+from app.pipeline.identities import CONFIRMED, REJECTED, confirm_match, identity_verdicts, reject_match
 from app.pipeline.query import Match
 from app.pipeline.review_history import ReviewHistory
 from reid_core.workspace import WorkspaceError
@@ -53,8 +53,8 @@ class ReviewDesk(QMainWindow):
         """The review actions, made from ``REVIEW_SHORTCUTS`` (the Help view lists the same table)."""
         slots = {
             "tracklets": lambda: self._focus_tracklets(),
-            "confirm": lambda: self._decide_selected("confirmed"),
-            "reject": lambda: self._decide_selected("rejected"),
+            "confirm": lambda: self._decide_selected(CONFIRMED),
+            "reject": lambda: self._decide_selected(REJECTED),
             "next": lambda: self.matches.step(1),
             "previous": lambda: self.matches.step(-1),
             "play": lambda: self._play_selected(),
@@ -83,7 +83,7 @@ class ReviewDesk(QMainWindow):
             return
         workspace, query, model_id = self.workspace, self.matches.query.id, self.matches.model_id
         candidate = match.tracklet_id
-        if verdict == "confirmed":
+        if verdict == CONFIRMED:
             identity = self.history.record(
                 workspace, f"confirm #{candidate} for #{query}",
                 lambda: confirm_match(workspace, query, candidate, match.similarity, model_id),
