@@ -5,9 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from reid_core.checkpoint_io import CheckpointError, load_torch_file
+from reid_core.checkpoint_io import CheckpointError, load_torch_file, save_torch_file
 from reid_core.hashing import sha256_file
 from reid_core.model import ModelConfig, ReIDModel
 
@@ -17,8 +15,6 @@ CHECKPOINT_VERSION = 1
 
 def save_checkpoint(model: ReIDModel, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
     """Write atomically (temp file + rename) so a crash never leaves half a checkpoint."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
@@ -26,10 +22,7 @@ def save_checkpoint(model: ReIDModel, path: str | Path, meta: dict[str, Any] | N
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "meta": dict(meta or {}),
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
-    return path
+    return save_torch_file(payload, path)
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -10,13 +11,40 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import torch
 
-from reid_core.errors import UserError, one_line
+from reid_core.errors import ResourceError, UserError, one_line, storage_error
 
+FULL_DISK_BYTES = 1 << 20  # less free than this after a failed write: the disk is full
 OPTIONAL_SUFFIX = "num_batches_tracked"  # BatchNorm counters: absent from older torchvision checkpoints
 
 
 class CheckpointError(UserError):
     """A weights or checkpoint file that cannot be used; the message names the file."""
+
+
+def save_torch_file(data: Any, path: str | Path) -> Path:
+    """``torch.save`` to a temporary file renamed into place, so a crash never leaves half a file.
+
+    A full disk is one clear error (``ResourceError``: torch reports it as a bare RuntimeError from
+    its zip writer) and leaves the previous file, if any, as it was.
+    """
+    import torch
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        torch.save(data, tmp)
+        tmp.replace(path)
+    except (OSError, RuntimeError) as exc:
+        full = shutil.disk_usage(path.parent).free < FULL_DISK_BYTES
+        tmp.unlink(missing_ok=True)
+        problem = storage_error(exc, path) if isinstance(exc, OSError) else None
+        if problem is None and full:
+            problem = ResourceError(f"{path}: disk full (the file was not written)")
+        if problem is None:
+            raise
+        raise problem from exc
+    return path
 
 
 def load_torch_file(path: str | Path) -> Any:

@@ -19,7 +19,7 @@ import torch
 from tqdm import tqdm
 
 from reid_core.checkpoint import load_model, save_checkpoint
-from reid_core.checkpoint_io import CheckpointError, load_torch_file
+from reid_core.checkpoint_io import CheckpointError, load_torch_file, save_torch_file
 from reid_core.embedder import Embedder, preprocess
 from reid_core.losses import LossWeights, ReIDLoss
 from reid_core.model import ReIDModel, variant_config
@@ -153,9 +153,7 @@ class Trainer:
             "history": self.history,
             "best_score": self.best_score,
         }
-        tmp = self.last_path.with_name("last.pt.tmp")
-        torch.save(state, tmp)
-        tmp.replace(self.last_path)
+        save_torch_file(state, self.last_path)
 
     def resume(self) -> None:
         state = load_torch_file(self.last_path)
