@@ -583,13 +583,16 @@ def interrupted_ingest_outcome(base: Path, folder: Path) -> Outcome:
     workspace = folder / "ws"
     shutil.copytree(base, workspace)
     before = row_counts(workspace)
-    clip = cut_clip(folder / "long.avi", 200, 60, source=DEMO_VIDEO)
+    # Long enough that the ingest is still running when the signal lands, even on a loaded machine
+    # where this process reads the progress bar slowly (the detector does ~10 frames/s here).
+    clip = cut_clip(folder / "long.avi", 200, 300, source=DEMO_VIDEO)
     command = _cli(["ingest", workspace, clip, *FAST_INGEST])
     process = subprocess.Popen(command, env=_cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None
     seen = ""
     while "frame" not in seen and process.poll() is None:  # the progress bar: tracking has begun
-        seen += process.stderr.read(1)
+        seen += os.read(process.stderr.fileno(), 4096).decode(errors="replace")
+    assert process.poll() is None, "the ingest finished before it could be interrupted"
     process.send_signal(signal.SIGINT)
     stderr = seen + process.communicate(timeout=300)[1]
     lines = [line.rsplit("\r", 1)[-1] for line in stderr.splitlines() if "error:" in line]
