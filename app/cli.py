@@ -27,6 +27,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
     from app.pipeline.events import emit
     from app.pipeline.ingest import ingest_videos
+    from app.pipeline.ingest_processes import default_jobs, ingest_in_processes
     from detector.person_tracker import DetectorParams
     from detector.tracklets import TrackletParams
     from reid_core.errors import EXIT_BAD_INPUT, EXIT_RESOURCE
@@ -45,18 +46,24 @@ def _ingest(args: argparse.Namespace) -> int:
             bar = bars[path] = tqdm(total=total, desc=path.name, unit="frame", dynamic_ncols=True)
         bar.update(done - bar.n)
 
-    with open_workspace(args.workspace) as workspace:
-        start_times = {path: args.start_time for path in args.videos} if args.start_time is not None else None
+    start_times = {path: args.start_time for path in args.videos} if args.start_time is not None else None
+    jobs = min(args.jobs or default_jobs(len(args.videos)), len(args.videos))
+    with open_workspace(args.workspace) as workspace:  # opened (and created) before any child starts
         try:
-            outcomes = ingest_videos(
-                workspace,
-                args.videos,
-                camera=args.camera,
-                detector=detector,
-                tracklet_params=params,
-                start_times=start_times,
-                progress=progress,
-            )
+            if jobs > 1:
+                outcomes = ingest_in_processes(
+                    args.workspace, args.videos, jobs, args.camera, detector, params, start_times, progress
+                )
+            else:
+                outcomes = ingest_videos(
+                    workspace,
+                    args.videos,
+                    camera=args.camera,
+                    detector=detector,
+                    tracklet_params=params,
+                    start_times=start_times,
+                    progress=progress,
+                )
         finally:  # an error line must start on a line of its own
             for bar in bars.values():
                 bar.close()
@@ -337,6 +344,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     )
     ingest.add_argument(
         "--start-time", type=finite_float, help="wall-clock start of these videos (s), for time filters"
+    )
+    ingest.add_argument(
+        "--jobs",
+        type=positive_int,
+        help="videos ingested at once, one process each (default: one per video, at most one per core)",
     )
     ingest.add_argument("--events", action="store_true", help=argparse.SUPPRESS)
     ingest.set_defaults(run=_ingest)

@@ -2,10 +2,10 @@
 
 The detector's kernels use a core well but one video keeps only one busy between its serial
 steps (tracking, crops, SQLite); processes (not threads: the GIL) run those steps side by side.
-Each process runs ``ingest_videos`` on its own connection to the workspace (the store is safe
-for several writers) with the detector on ``cores // jobs`` threads, and reports progress and
-its outcome on a queue. Ctrl-C in the parent stops every child; what a video commits is whole
-(see ``app/pipeline/ingest.py``), so a stopped video is simply ingested again next time.
+Each process runs ``ingest_videos`` on its own connection to the workspace (a folder or a
+PostgreSQL URL; the store is safe for several writers) with the detector on ``cores // jobs``
+threads, and reports progress and its outcome on a queue. Ctrl-C in the parent stops every
+child; a stopped video resumes from its last checkpoint next time (see ``app/pipeline/ingest.py``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def default_jobs(videos: int) -> int:
 
 def _worker(
     index: int,
-    folder: Path,
+    location: str | Path,
     video: Path,
     camera: str | None,
     detector: DetectorParams,
@@ -42,11 +42,11 @@ def _worker(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; it terminates us on Ctrl-C
     import torch
 
-    from reid_core.workspace import Workspace
+    from reid_core.workspace import open_workspace
 
     torch.set_num_threads(detector.threads or 1)
     try:
-        with Workspace(folder) as workspace:
+        with open_workspace(location) as workspace:
             [outcome] = ingest_videos(
                 workspace,
                 [video],
@@ -62,7 +62,7 @@ def _worker(
 
 
 def ingest_in_processes(
-    folder: Path,
+    location: str | Path,
     videos: list[Path],
     jobs: int,
     camera: str | None = None,
@@ -71,7 +71,9 @@ def ingest_in_processes(
     start_times: dict[Path, float] | None = None,
     progress: ProgressFn | None = None,
 ) -> list[VideoOutcome]:
-    """``ingest_videos`` for a workspace folder, up to ``jobs`` videos at a time; outcomes in the videos' order."""
+    """``ingest_videos`` for a workspace (folder or PostgreSQL URL), up to ``jobs`` videos at a time.
+
+    Outcomes come back in the videos' order."""
     context = multiprocessing.get_context("spawn")  # no fork of a process that holds threads and a database
     events = context.Queue()
     if detector.threads is None:
@@ -84,7 +86,7 @@ def ingest_in_processes(
             while waiting and len(running) < jobs:
                 index, video = waiting.pop(0)
                 start = (start_times or {}).get(video)
-                args = (index, folder, video, camera, detector, tracklet_params, start, events)
+                args = (index, location, video, camera, detector, tracklet_params, start, events)
                 running[index] = context.Process(target=_worker, args=args, daemon=True)
                 running[index].start()
             try:
