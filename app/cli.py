@@ -7,6 +7,7 @@ import sqlite3
 import sys
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from app.arguments import OneLineParser, count_int, finite_float, positive_int, seconds_value, similarity
@@ -20,6 +21,8 @@ TRAINING_COMMANDS = {  # registered by training.cli (which imports torch) only w
     "evaluate": "CMC and mAP of checkpoints on a test split; table + plot",
     "distill": "distil a teacher re-ID network into RRU+STIM (the default's recipe)",
 }
+
+CLUSTER_HELP = "run on Ray: auto (this machine), HOST:PORT or ray://HOST:PORT; a folder workspace only with auto"
 
 
 def _ingest(args: argparse.Namespace) -> int:
@@ -45,10 +48,15 @@ def _ingest(args: argparse.Namespace) -> int:
             bar = bars[path] = tqdm(total=total, desc=path.name, unit="frame", dynamic_ncols=True)
         bar.update(done - bar.n)
 
+    run_ingest = ingest_videos
+    if args.cluster:
+        from app.pipeline.cluster import ingest_on_cluster
+
+        run_ingest = partial(ingest_on_cluster, address=args.cluster)
     with open_workspace(args.workspace) as workspace:
         start_times = {path: args.start_time for path in args.videos} if args.start_time is not None else None
         try:
-            outcomes = ingest_videos(
+            outcomes = run_ingest(
                 workspace,
                 args.videos,
                 camera=args.camera,
@@ -95,9 +103,14 @@ def _embed(args: argparse.Namespace) -> int:
         bar.total = total
         bar.update(done - bar.n)
 
+    run_embed = embed_workspace
+    if args.cluster:
+        from app.pipeline.cluster import embed_on_cluster
+
+        run_embed = partial(embed_on_cluster, address=args.cluster)
     try:
         with open_workspace(args.workspace, create=False) as workspace:
-            summary = embed_workspace(workspace, args.model, args.device, progress=progress)
+            summary = run_embed(workspace, args.model, args.device, progress=progress)
     finally:  # an error line must start on a line of its own
         bar.close()
     print(
@@ -338,6 +351,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     ingest.add_argument(
         "--start-time", type=finite_float, help="wall-clock start of these videos (s), for time filters"
     )
+    ingest.add_argument("--cluster", metavar="ADDRESS", help=CLUSTER_HELP + " (one task per video)")
     ingest.add_argument("--events", action="store_true", help=argparse.SUPPRESS)
     ingest.set_defaults(run=_ingest)
 
@@ -345,6 +359,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     embed.add_argument("workspace", type=workspace_location, help="workspace folder or postgresql:// URL")
     embed.add_argument("--model", type=Path, default=DEFAULT_REID_CHECKPOINT, help="re-ID checkpoint (.pt)")
     embed.add_argument("--device", default="auto", choices=EMBED_DEVICE_CHOICES)
+    embed.add_argument("--cluster", metavar="ADDRESS", help=CLUSTER_HELP + " (one task per 64 tracklets)")
     embed.add_argument("--events", action="store_true", help=argparse.SUPPRESS)
     embed.set_defaults(run=_embed)
 
