@@ -12,6 +12,7 @@ re-run of the command would. Ray is imported here only: the other commands never
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -19,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from app.pipeline.embed import TRACKLETS_PER_COMMIT, EmbedSummary, embed_group, open_embedder, register_checkpoint
-from app.pipeline.ingest import ProgressFn, VideoOutcome, ingest_videos
+from app.pipeline.ingest import ProgressFn, VideoOutcome
+from app.pipeline.ingest_processes import ingest_one_video
 from detector.person_tracker import DetectorParams
 from detector.tracklets import TrackletParams
 from reid_core.checkpoint import file_digest
@@ -29,7 +31,18 @@ from reid_core.store.vector_index import sync_index
 from reid_core.workspace import Workspace, open_workspace
 from resources import DEFAULT_REID_CHECKPOINT
 
-LOCAL = "auto"  # the Ray of this machine: a running `ray start` cluster, else one started for the command
+LOCAL = "auto"  # a Ray started for the command on this machine, on loopback only, as many worker slots as cores
+DEAD_END = "http://127.0.0.1:9"  # a closed local port
+# For the processes a local Ray starts (they inherit the environment): usage statistics off
+# (``reid_core/airgap.py``), and every HTTP request they make (Ray's head probes cloud metadata
+# servers, 169.254.169.254 and metadata.google.internal, even with statistics off) sent to a
+# closed local port instead, with no DNS lookup. Ray's own gRPC ignores these proxies.
+RAY_OFFLINE_ENVIRONMENT = {
+    "RAY_USAGE_STATS_REPORT_URL": DEAD_END + "/",
+    **{name: DEAD_END for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")},
+    "NO_PROXY": "",
+    "no_proxy": "",
+}
 MAX_RETRIES = 2  # a task whose worker died is run again this many times
 TRACKLETS_PER_TASK = 64
 
@@ -38,7 +51,10 @@ TRACKLETS_PER_TASK = 64
 def ray_session(address: str) -> Iterator[Any]:
     """Ray connected to ``address`` (``auto``, ``HOST:PORT`` or ``ray://HOST:PORT``), without dashboard,
     usage statistics (``reid_core/airgap.py``) or worker logs on this terminal; a Ray this process
-    already started is reused and left running."""
+    already started is reused and left running. A Ray started here (``auto``) talks on loopback only:
+    ``strace -f`` of ``reid ingest WS V --cluster auto`` shows no other address."""
+    if address == LOCAL:  # read when Ray is imported: this machine's address is loopback, not asked of a route
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     try:
         import ray
     except ImportError as exc:
@@ -47,12 +63,13 @@ def ray_session(address: str) -> Iterator[Any]:
         yield ray
         return
     try:
-        ray.init(
-            address=None if address == LOCAL else address,
-            include_dashboard=False,
-            log_to_driver=False,
-            logging_level=logging.ERROR,
-        )
+        with patched_environment(RAY_OFFLINE_ENVIRONMENT):
+            ray.init(
+                address="local" if address == LOCAL else address,  # "local": always a new one
+                include_dashboard=False,
+                log_to_driver=False,
+                logging_level=logging.ERROR,
+            )
     except (ConnectionError, RuntimeError, ValueError, ImportError) as exc:
         problem = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ResourceError(f"--cluster {address}: cannot reach the Ray cluster ({problem})") from exc
@@ -60,6 +77,21 @@ def ray_session(address: str) -> Iterator[Any]:
         yield ray
     finally:
         ray.shutdown()
+
+
+@contextmanager
+def patched_environment(values: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` with ``values`` inside (what processes started there inherit), as it was after."""
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _shared_location(workspace: Workspace, address: str) -> str:
@@ -108,19 +140,7 @@ def _ingest_task(
     start_time: float | None,
 ) -> VideoOutcome:
     """On a worker: one video into the shared workspace."""
-    import torch
-
-    torch.set_num_threads(detector.threads or 1)
-    with open_workspace(workspace_location(location)) as workspace:
-        [outcome] = ingest_videos(
-            workspace,
-            [video],
-            camera=camera,
-            detector=detector,
-            tracklet_params=params,
-            start_times={Path(video): start_time} if start_time is not None else None,
-        )
-    return outcome
+    return ingest_one_video(workspace_location(location), Path(video), camera, detector, params, start_time)
 
 
 def ingest_on_cluster(

@@ -4,8 +4,6 @@ duplicate nothing, and a worker killed mid-video leaves a workspace that a re-ru
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import signal
@@ -17,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.cli import main
 from app.pipeline.cluster import ingest_on_cluster
 from app.pipeline.ingest import ingest_videos
 from app.pipeline.ingest_progress import load_progress
@@ -25,16 +22,10 @@ from detector.tracklets import TrackletParams
 from detector.video import cut_clip
 from reid_core.workspace import Workspace, open_workspace
 from resources import DEMO_VIDEO
+from tests.app.test_postgres_workspace import run
 from tests.postgres_server import PostgresServer
 
 FAST = TrackletParams(min_length=4)
-
-
-def run(*argv: object) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
