@@ -4,6 +4,7 @@ duplicate nothing, and a worker killed mid-video leaves a workspace that a re-ru
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -169,6 +170,39 @@ def test_a_worker_killed_mid_video_leaves_a_workspace_a_rerun_completes_exactly_
         expected = {k: v for k, v in without_ids(by_key(clean)).items() if k[0] == "north"}
         assert without_ids(by_key(ws)) == expected
         assert load_progress(ws, ws.videos()[0]["id"]) is None and ws.videos()[0]["frames_processed"] == 24
+
+
+def _worker_running(function: str) -> int | None:
+    """The pid of a Ray worker running ``function`` now (Ray titles it ``ray::NAME``)."""
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if proc.name.isdigit() and (proc / "cmdline").read_bytes().startswith(f"ray::{function}".encode()):
+                return int(proc.name)
+    return None
+
+
+def test_ray_runs_a_killed_workers_video_again_and_it_ends_up_exactly_once(
+    local_and_ray: tuple[Path, str], postgres_server: PostgresServer, clips: list[Path]
+) -> None:
+    url = postgres_server.create_database("retried")
+    outcomes = []
+    with open_workspace(url) as workspace:
+        run = threading.Thread(
+            target=lambda: outcomes.extend(ingest_on_cluster(workspace, clips[1:], tracklet_params=FAST))
+        )
+        run.start()
+        with open_workspace(url) as watcher:
+            deadline = time.monotonic() + 300
+            while not (watcher.videos() and (pid := _worker_running("_ingest_task"))):
+                assert time.monotonic() < deadline, "the task never got going"
+                time.sleep(0.05)
+            assert load_progress(watcher, watcher.videos()[0]["id"]) is not None, "the kill must land mid-video"
+            os.kill(pid, signal.SIGKILL)
+        run.join(timeout=300)
+    assert [o.status for o in outcomes] == ["ingested"]
+    with open_workspace(local_and_ray[1], create=False) as clean, open_workspace(url, create=False) as ws:
+        assert without_ids(by_key(ws)) == {k: v for k, v in without_ids(by_key(clean)).items() if k[0] == "south"}
+        assert [(v["frames_processed"], v["frame_count"]) for v in ws.videos()] == [(24, 24)]
 
 
 def test_a_claimed_video_waits_for_its_writer(postgres_server: PostgresServer) -> None:
