@@ -7,7 +7,9 @@ import sqlite3
 import sys
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from app.arguments import OneLineParser, count_int, finite_float, positive_int, seconds_value, similarity
 from reid_core.devices import DEVICE_CHOICES, EMBED_DEVICE_CHOICES
@@ -20,6 +22,8 @@ TRAINING_COMMANDS = {  # registered by training.cli (which imports torch) only w
     "evaluate": "CMC and mAP of checkpoints on a test split; table + plot",
     "distill": "distil a teacher re-ID network into RRU+STIM (the default's recipe)",
 }
+
+CLUSTER_HELP = "run on Ray: auto (this machine), HOST:PORT or ray://HOST:PORT; a folder workspace only with auto"
 
 
 def _ingest(args: argparse.Namespace) -> int:
@@ -48,22 +52,27 @@ def _ingest(args: argparse.Namespace) -> int:
 
     start_times = {path: args.start_time for path in args.videos} if args.start_time is not None else None
     jobs = min(args.jobs or default_jobs(len(args.videos)), len(args.videos))
-    with open_workspace(args.workspace) as workspace:  # opened (and created) before any child starts
+    run_ingest = ingest_videos
+    if args.cluster:
+        from app.pipeline.cluster import ingest_on_cluster
+
+        run_ingest = partial(ingest_on_cluster, address=args.cluster)
+    elif jobs > 1:  # one process per video, each on its own connection to the workspace
+
+        def run_ingest(_opened: object, videos: list[Path], **options: Any) -> list:
+            return ingest_in_processes(args.workspace, videos, jobs, **options)
+
+    with open_workspace(args.workspace) as workspace:  # opened (and created) before any worker starts
         try:
-            if jobs > 1:
-                outcomes = ingest_in_processes(
-                    args.workspace, args.videos, jobs, args.camera, detector, params, start_times, progress
-                )
-            else:
-                outcomes = ingest_videos(
-                    workspace,
-                    args.videos,
-                    camera=args.camera,
-                    detector=detector,
-                    tracklet_params=params,
-                    start_times=start_times,
-                    progress=progress,
-                )
+            outcomes = run_ingest(
+                workspace,
+                args.videos,
+                camera=args.camera,
+                detector=detector,
+                tracklet_params=params,
+                start_times=start_times,
+                progress=progress,
+            )
         finally:  # an error line must start on a line of its own
             for bar in bars.values():
                 bar.close()
@@ -102,9 +111,14 @@ def _embed(args: argparse.Namespace) -> int:
         bar.total = total
         bar.update(done - bar.n)
 
+    run_embed = embed_workspace
+    if args.cluster:
+        from app.pipeline.cluster import embed_on_cluster
+
+        run_embed = partial(embed_on_cluster, address=args.cluster)
     try:
         with open_workspace(args.workspace, create=False) as workspace:
-            summary = embed_workspace(workspace, args.model, args.device, progress=progress)
+            summary = run_embed(workspace, args.model, args.device, progress=progress)
     finally:  # an error line must start on a line of its own
         bar.close()
     print(
@@ -350,6 +364,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         type=positive_int,
         help="videos ingested at once, one process each (default: one per video, at most one per core)",
     )
+    ingest.add_argument("--cluster", metavar="ADDRESS", help=CLUSTER_HELP + " (one task per video)")
     ingest.add_argument("--events", action="store_true", help=argparse.SUPPRESS)
     ingest.set_defaults(run=_ingest)
 
@@ -357,6 +372,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     embed.add_argument("workspace", type=workspace_location, help="workspace folder or postgresql:// URL")
     embed.add_argument("--model", type=Path, default=DEFAULT_REID_CHECKPOINT, help="re-ID checkpoint (.pt)")
     embed.add_argument("--device", default="auto", choices=EMBED_DEVICE_CHOICES)
+    embed.add_argument("--cluster", metavar="ADDRESS", help=CLUSTER_HELP + " (one task per 64 tracklets)")
     embed.add_argument("--events", action="store_true", help=argparse.SUPPRESS)
     embed.set_defaults(run=_embed)
 

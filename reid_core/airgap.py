@@ -11,6 +11,8 @@ by tracing the network system calls of every command.
   settings sync and gives it its own config folder).
 - torch hub, torchvision weights: never called (backbone weights come only from local files).
 - Hugging Face hub (pulled in by some ultralytics paths): offline.
+- Ray (``reid ... --cluster``, ``app/pipeline/cluster.py``): no usage statistics; the cluster module
+  also starts Ray without its dashboard.
 - Qt: PySide6 opens no connection by itself; the app uses no Qt network module.
 """
 
@@ -25,6 +27,8 @@ OFFLINE_ENVIRONMENT = {
     "HF_HUB_OFFLINE": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1",
     "DO_NOT_TRACK": "1",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_USAGE_STATS_PROMPT_ENABLED": "0",
 }
 
 os.environ.update(OFFLINE_ENVIRONMENT)

@@ -121,6 +121,23 @@ def missing_per_model(workspace: Workspace) -> dict[str, int]:
     return {model_id: count for model_id, count in missing.items() if count > 0}
 
 
+def embed_group(workspace: Workspace, opened: OpenedModel, group: list[int]) -> None:
+    """Embed these tracklets and store their vectors in one transaction."""
+    crops = [workspace.crops(tracklet_id) for tracklet_id in group]
+    results = opened.embedder.embed_many([decode_crops(c) for c in crops])
+    try:
+        with workspace.transaction():
+            for tracklet_id, tracklet_crops, result in zip(group, crops, results, strict=True):
+                workspace.save_embedding(
+                    tracklet_id, opened.model_id, result.unit_feature, [f for f, _ in tracklet_crops], result.heatmaps
+                )
+    except (sqlite3.Error, OSError) as exc:  # the group rolled back; the groups before it stay
+        error = storage_error(exc, workspace.path)
+        if error is None:
+            raise
+        raise error from exc
+
+
 def embed_workspace(
     workspace: Workspace,
     checkpoint: str | Path = DEFAULT_REID_CHECKPOINT,
@@ -142,19 +159,7 @@ def embed_workspace(
         if cancelled is not None and cancelled():
             break
         group = todo[start : start + TRACKLETS_PER_COMMIT]
-        crops = [workspace.crops(tracklet_id) for tracklet_id in group]
-        results = opened.embedder.embed_many([decode_crops(c) for c in crops])
-        try:
-            with workspace.transaction():
-                for tracklet_id, tracklet_crops, result in zip(group, crops, results, strict=True):
-                    workspace.save_embedding(
-                        tracklet_id, model_id, result.unit_feature, [f for f, _ in tracklet_crops], result.heatmaps
-                    )
-        except (sqlite3.Error, OSError) as exc:  # the group rolled back; the groups before it stay
-            error = storage_error(exc, workspace.path)
-            if error is None:
-                raise
-            raise error from exc
+        embed_group(workspace, opened, group)
         sync_index(workspace, model_id)  # the index follows each commit; a kill between them is caught on open
         done += len(group)
         if progress is not None:

@@ -73,17 +73,18 @@ def ingest_videos(
         try:
             info = probe_video(path)
             digest = content_hash(path)
-            video = workspace.video_by_hash(digest)
-            state = load_progress(workspace, video["id"]) if video is not None else None
-            if video is not None and state is None:
-                outcomes.append(VideoOutcome(path, "skipped", workspace.cameras()[video["camera_id"]]))
-                continue
-            tracker = tracker or PersonTracker(detector)
-            if video is None or state is None:
-                start_time = (start_times or {}).get(path)
-                video, state = _start_video(workspace, info, digest, camera_name, start_time, detector, tracklet_params)
-            params = _stored_params(video)
-            stored, processed = _track_video(workspace, video, tracker, info, params, state, progress, cancelled)
+            with workspace.claim_video(digest):  # on a shared server, one writer per video at a time
+                video = workspace.video_by_hash(digest)
+                state = load_progress(workspace, video["id"]) if video is not None else None
+                if video is not None and state is None:
+                    outcomes.append(VideoOutcome(path, "skipped", workspace.cameras()[video["camera_id"]]))
+                    continue
+                tracker = tracker or PersonTracker(detector)
+                if video is None or state is None:
+                    start = (start_times or {}).get(path)
+                    video, state = _start_video(workspace, info, digest, camera_name, start, detector, tracklet_params)
+                params = _stored_params(video)
+                stored, processed = _track_video(workspace, video, tracker, info, params, state, progress, cancelled)
             outcomes.append(
                 VideoOutcome(
                     path,

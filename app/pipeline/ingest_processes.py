@@ -40,25 +40,48 @@ def _worker(
     events,
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; it terminates us on Ctrl-C
+    try:
+        outcome = ingest_one_video(
+            location,
+            video,
+            camera,
+            detector,
+            params,
+            start_time,
+            progress=lambda path, done, total: events.put(("progress", index, (str(path), done, total))),
+        )
+        events.put(("done", index, outcome))
+    except BaseException as exc:  # the parent raises it, as a sequential ingest would have
+        events.put(("error", index, exc))
+
+
+def ingest_one_video(
+    location: str | Path,
+    video: Path,
+    camera: str | None,
+    detector: DetectorParams,
+    params: TrackletParams,
+    start_time: float | None,
+    progress: ProgressFn | None = None,
+) -> VideoOutcome:
+    """In a worker (a process here, or a Ray task): one video into the workspace at ``location``
+    (folder or database URL), on a connection of its own, the detector on ``detector.threads``."""
     import torch
 
     from reid_core.workspace import open_workspace
 
     torch.set_num_threads(detector.threads or 1)
-    try:
-        with open_workspace(location) as workspace:
-            [outcome] = ingest_videos(
-                workspace,
-                [video],
-                camera=camera,
-                detector=detector,
-                tracklet_params=params,
-                start_times={video: start_time} if start_time is not None else None,
-                progress=lambda path, done, total: events.put(("progress", index, (str(path), done, total))),
-            )
-        events.put(("done", index, outcome))
-    except BaseException as exc:  # the parent raises it, as a sequential ingest would have
-        events.put(("error", index, exc))
+    with open_workspace(location) as workspace:
+        [outcome] = ingest_videos(
+            workspace,
+            [video],
+            camera=camera,
+            detector=detector,
+            tracklet_params=params,
+            start_times={video: start_time} if start_time is not None else None,
+            progress=progress,
+        )
+    return outcome
 
 
 def ingest_in_processes(

@@ -34,6 +34,12 @@ class StoreBase:
         finally:
             self.db.execute("COMMIT")
 
+    @contextmanager
+    def claim_video(self, content_hash: str) -> Iterator[None]:
+        """Inside, no other writer works on the video with this content hash. A SQLite workspace has
+        a single machine's writers, whose transactions already keep it whole: nothing to do here."""
+        yield
+
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
         return str(row[0]) if row else default

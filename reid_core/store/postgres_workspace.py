@@ -9,16 +9,18 @@ names the workspace's uid, so a re-created database of the same name is never se
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from reid_core.errors import ResourceError
 from reid_core.store.footage import FootageStore
 from reid_core.store.labels import LabelStore
 from reid_core.store.postgres import PgDatabase
@@ -35,6 +37,11 @@ def without_password(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def video_lock_key(content_hash: str) -> int:
+    """The 64-bit advisory lock key of a video (a collision only makes two videos wait for each other)."""
+    return int.from_bytes(hashlib.sha256(b"rru-reid video " + content_hash.encode()).digest()[:8], "big", signed=True)
 
 
 def cache_folder(url: str) -> Path:
@@ -71,6 +78,20 @@ class PostgresWorkspace(FootageStore, ModelStore, LabelStore, ProposalStore):
         get the same row (the unique name waits for the other's transaction, then reads its row)."""
         self.db.execute("INSERT INTO cameras (name) VALUES (?) ON CONFLICT (name) DO NOTHING", [name])
         return int(self.db.execute("SELECT id FROM cameras WHERE name = ?", [name]).fetchone()[0])
+
+    @contextmanager
+    def claim_video(self, content_hash: str) -> Iterator[None]:
+        """Inside, this connection holds the video's advisory lock: another writer on the same video
+        (another process, machine or Ray worker) waits here until this one is done, then finds it
+        finished. The server drops the lock with the session, so a writer that dies mid-video frees
+        it and the next one resumes the video from its last checkpoint."""
+        key = video_lock_key(content_hash)
+        self.db.execute("SELECT pg_advisory_lock(?)", [key])
+        try:
+            yield
+        finally:
+            with suppress(ResourceError):  # a lost connection took the lock with it
+                self.db.execute("SELECT pg_advisory_unlock(?)", [key])
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:
