@@ -36,7 +36,9 @@ from app.gui.players_grid import PlayersGrid
 from app.gui.review_desk import ReviewDesk
 from app.gui.shortcuts import HelpDialog
 from app.gui.tracklet_table import TrackletTableModel
+from app.pipeline.commands import MODEL_MAKERS, embed_args, finetune_args, ingest_args
 from app.pipeline.embed import checkpoints_in_use, missing_per_model
+from app.pipeline.events import Event, VideoOutcome
 from app.pipeline.identities import identities
 from app.pipeline.query import Match, active_model_id
 from app.pipeline.review_history import ReviewHistory
@@ -45,7 +47,6 @@ from reid_core.errors import UserError
 from reid_core.workspace import Workspace, WorkspaceError
 
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.m4v *.mpg);;All files (*)"
-MODEL_MAKERS = ("finetune", "adapt")  # jobs that add a model to the workspace
 RESUME_ON_OPEN = "resume_on_open"  # meta key: "1" when the window was closed on running jobs
 
 
@@ -360,10 +361,9 @@ class MainWindow(ReviewDesk):
     def _queue(self, entries: list[tuple[Path, str, float]]) -> None:
         assert self.workspace is not None
         settings = load_settings(self.workspace)
-        folder = str(self.workspace.folder)
+        folder = self.workspace.folder
         for path, camera, start in entries:
-            args = ["ingest", folder, str(path), "--camera", camera, "--start-time", str(start)]
-            args += ["--stride", str(settings.frame_stride), "--detector", settings.detector]
+            args = ingest_args(folder, path, camera, start, settings)
             self.jobs.submit(Job(f"ingest {Path(path).name} ({camera})", args, key=str(Path(path).resolve())))
         self._queue_embed()
 
@@ -378,7 +378,7 @@ class MainWindow(ReviewDesk):
         except WorkspaceError:
             active = None
         for checkpoint in checkpoints_in_use(self.workspace, settings.checkpoint, first=active):
-            args = ["embed", str(self.workspace.folder), "--model", str(checkpoint), "--device", settings.device]
+            args = embed_args(self.workspace.folder, checkpoint, settings)
             self.jobs.submit(Job(f"embed with {checkpoint.stem}", args, key=f"embed:{checkpoint}"))
 
     def resume(self) -> None:
@@ -389,13 +389,13 @@ class MainWindow(ReviewDesk):
         else:
             self._queue_embed()
 
-    def _job_event(self, job: Job, event: dict) -> None:
-        if event["kind"] == "video" and event["status"] in ("ingested", "skipped", "failed") and self.workspace:
-            path = str(Path(event["video"]).resolve())
+    def _job_event(self, job: Job, event: Event) -> None:
+        if isinstance(event, VideoOutcome) and event.status in ("ingested", "skipped", "failed") and self.workspace:
+            path = str(Path(event.video).resolve())
             rest = [p for p in self.pending_videos() if p["path"] != path]
             self.workspace.set_meta("pending_videos", json.dumps(rest))
-            if event["status"] == "failed":
-                self.statusBar().showMessage(f"Could not ingest: {event['error']}")
+            if event.status == "failed":
+                self.statusBar().showMessage(f"Could not ingest: {event.error}")
 
     def _job_finished(self, job: Job, ok: bool, error: str) -> None:
         if self.workspace is None:
@@ -473,8 +473,8 @@ class MainWindow(ReviewDesk):
     def start_retrain(self, epochs: int, extra: list[str] | None = None) -> None:
         assert self.workspace is not None
         settings = load_settings(self.workspace)
-        args = ["finetune", str(self.workspace.folder), "--embed", "--epochs", str(epochs), "--device", settings.device]
-        job = Job("retrain on confirmed identities", args + (extra or []), key="retrain", exclusive=True)
+        args = finetune_args(self.workspace.folder, epochs, settings, extra)
+        job = Job("retrain on confirmed identities", args, key="retrain", exclusive=True)
         dialog = self.retrain_dialog
         if not self.jobs.submit(job):
             message = "A retrain is already running or queued: its progress is in Background jobs."
