@@ -125,3 +125,17 @@ def test_training_steps_become_typed_events() -> None:
     assert (event.loss, event.loss_terms) == (2.5, {"ce": 1.0, "aux": 0.5, "video": 0.75, "part": 0.25})
     assert event.counts() == (3, 8)
     assert adapt_progress({"stage": "adapt", "epoch": 2, "epochs": 5, "check": 0.5}) == AdaptProgress(2, 5, 0.5)
+
+
+def test_a_real_command_speaks_the_protocol(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``reid people --events`` on a small real workspace: its progress arrives as typed events, in order."""
+    from app.cli import main
+    from tests.app.people_fixture import vtest_halves_workspace
+
+    vtest_halves_workspace(tmp_path / "ws")
+    assert main([*people_args(tmp_path / "ws", GroupingOptions()), EVENTS_FLAG]) == 0
+    events = [parse_event(line) for line in capsys.readouterr().out.splitlines()]
+    progress = [e for e in events if e is not None]
+    assert progress and all(isinstance(e, StepProgress) and e.stage == "people" for e in progress)
+    done = [e.counts()[0] for e in progress]
+    assert done == sorted(done) and progress[-1].counts()[0] == progress[-1].counts()[1]
