@@ -6,12 +6,12 @@ import argparse
 import sqlite3
 import sys
 from collections import Counter
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from app.arguments import OneLineParser, count_int, finite_float, positive_int, seconds_value, similarity
+from app.pipeline.events import EVENTS_FLAG
 from reid_core.devices import DEVICE_CHOICES, EMBED_DEVICE_CHOICES
 from reid_core.store.location import workspace_location
 
@@ -29,7 +29,7 @@ CLUSTER_HELP = "run on Ray: auto (this machine), HOST:PORT or ray://HOST:PORT; a
 def _ingest(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from app.pipeline.events import emit
+    from app.pipeline.events import StepProgress, VideoOutcome, emit
     from app.pipeline.ingest import ingest_videos
     from app.pipeline.ingest_processes import default_jobs, ingest_in_processes
     from detector.person_tracker import DetectorParams
@@ -43,7 +43,7 @@ def _ingest(args: argparse.Namespace) -> int:
 
     def progress(path: Path, done: int, total: int) -> None:
         if args.events:
-            emit("progress", video=str(path), done=done, total=total)
+            emit(StepProgress("ingest", done, total, video=str(path)))
             return
         bar = bars.get(path)
         if bar is None:
@@ -80,7 +80,7 @@ def _ingest(args: argparse.Namespace) -> int:
         per_camera.update(t.camera for t in workspace.tracklets())
     if args.events:
         for o in outcomes:
-            emit("video", video=str(o.path), status=o.status, camera=o.camera, tracklets=o.tracklets, error=o.error)
+            emit(VideoOutcome(str(o.path), o.status, o.camera, o.tracklets, o.error))
     print("\nvideo                           status    camera        tracklets  frames  skipped")
     for o in outcomes:
         print(
@@ -100,14 +100,14 @@ def _embed(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from app.pipeline.embed import embed_workspace
-    from app.pipeline.events import emit
+    from app.pipeline.events import StepProgress, emit
     from reid_core.workspace import open_workspace
 
     bar = tqdm(desc="embedding", unit="tracklet", dynamic_ncols=True, disable=args.events, delay=0.5)
 
     def progress(done: int, total: int) -> None:
         if args.events:
-            emit("progress", stage="embed", done=done, total=total)
+            emit(StepProgress("embed", done, total))
         bar.total = total
         bar.update(done - bar.n)
 
@@ -169,7 +169,7 @@ def _people(args: argparse.Namespace) -> int:
     import json
     from dataclasses import asdict
 
-    from app.pipeline.events import emit
+    from app.pipeline.events import StepProgress, emit
     from app.pipeline.people import propose_people, set_views_overlap
     from app.pipeline.people_grouping import GroupingOptions
     from app.pipeline.routes import route_json
@@ -189,7 +189,7 @@ def _people(args: argparse.Namespace) -> int:
                 time_constraints=not args.no_time_constraints, **{k: v for k, v in given.items() if v is not None}
             )
             progress = (
-                (lambda done, total: emit("progress", stage="people", done=done, total=total)) if args.events else None
+                (lambda done, total: emit(StepProgress("people", done, total))) if args.events else None
             )
             run = propose_people(workspace, options, progress)
             if not args.json:
@@ -213,7 +213,7 @@ def _people(args: argparse.Namespace) -> int:
 
 
 def _retrain(args: argparse.Namespace) -> int:
-    from app.pipeline.events import emit
+    from app.pipeline.events import ModelReady, emit
     from app.pipeline.retrain import retrain_workspace
     from training.cli import parse_overrides
     from training.config import load_config
@@ -226,7 +226,7 @@ def _retrain(args: argparse.Namespace) -> int:
         device=args.device,
         out=args.out,
         embed=args.embed,
-        progress=_training_events(args),
+        progress=emit if args.events else None,
         show_progress=not args.events,
     )
     last = result.history[-1] if result.history else {}
@@ -236,26 +236,14 @@ def _retrain(args: argparse.Namespace) -> int:
     )
     print(f"model: {result.checkpoint}" + (f" (registered as {result.model_id})" if result.model_id else ""))
     if args.events:
-        emit("done", checkpoint=str(result.checkpoint), model_id=result.model_id)
+        emit(ModelReady(checkpoint=str(result.checkpoint), model_id=result.model_id))
     return 0
-
-
-def _training_events(args: argparse.Namespace) -> Callable[[dict], None]:
-    """Training progress as ``--events`` lines for the app (nothing on a terminal)."""
-
-    def progress(step: dict) -> None:
-        if args.events:
-            from app.pipeline.events import emit
-
-            emit("progress", **({"stage": "train"} | step))
-
-    return progress
 
 
 def _adapt(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from app.pipeline.events import emit
+    from app.pipeline.events import ModelReady, emit
     from app.pipeline.retrain import adapt_workspace
     from reid_core.errors import UserError
     from training.adapt import AdaptConfig
@@ -278,18 +266,18 @@ def _adapt(args: argparse.Namespace) -> int:
         out=args.out,
         embed=args.embed,
         teacher_xml=args.teacher,
-        progress=_training_events(args),
+        progress=emit if args.events else None,
     )
     outcome = result.outcome
     if not outcome.accepted:
         print(f"not activated: the adapted model was refused — {outcome.reason}; the current model stays in use")
         if args.events:
-            emit("done", checkpoint=None, model_id=None, refused=outcome.reason)
+            emit(ModelReady(checkpoint=None, model_id=None, refused=outcome.reason))
         return 0
     print(f"accepted: {outcome.reason}")
     print(f"model: {result.checkpoint}" + (f" (registered as {result.model_id})" if result.model_id else ""))
     if args.events:
-        emit("done", checkpoint=str(result.checkpoint), model_id=result.model_id)
+        emit(ModelReady(checkpoint=str(result.checkpoint), model_id=result.model_id))
     return 0
 
 
@@ -365,7 +353,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         help="videos ingested at once, one process each (default: one per video, at most one per core)",
     )
     ingest.add_argument("--cluster", metavar="ADDRESS", help=CLUSTER_HELP + " (one task per video)")
-    ingest.add_argument("--events", action="store_true", help=argparse.SUPPRESS)
+    ingest.add_argument(EVENTS_FLAG, action="store_true", help=argparse.SUPPRESS)
     ingest.set_defaults(run=_ingest)
 
     embed = commands.add_parser("embed", help="embed the workspace's tracklets with a re-ID checkpoint")
@@ -373,7 +361,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     embed.add_argument("--model", type=Path, default=DEFAULT_REID_CHECKPOINT, help="re-ID checkpoint (.pt)")
     embed.add_argument("--device", default="auto", choices=EMBED_DEVICE_CHOICES)
     embed.add_argument("--cluster", metavar="ADDRESS", help=CLUSTER_HELP + " (one task per 64 tracklets)")
-    embed.add_argument("--events", action="store_true", help=argparse.SUPPRESS)
+    embed.add_argument(EVENTS_FLAG, action="store_true", help=argparse.SUPPRESS)
     embed.set_defaults(run=_embed)
 
     query = commands.add_parser("query", help="rank other cameras' tracklets against a tracklet")
@@ -411,7 +399,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     people.add_argument("--list", action="store_true", help="show the stored proposals without grouping again")
     people.add_argument("--route", type=positive_int, metavar="PERSON", help="print one person's route as JSON")
     people.add_argument("--json", action="store_true", help="print the people and their routes as JSON")
-    people.add_argument("--events", action="store_true", help=argparse.SUPPRESS)
+    people.add_argument(EVENTS_FLAG, action="store_true", help=argparse.SUPPRESS)
     people.set_defaults(run=_people)
     for name, help_text in (
         ("finetune", "fine-tune a re-ID model on the identities confirmed in the workspace"),
@@ -430,7 +418,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         retrain.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
         retrain.add_argument("--out", type=Path, help="write the model here instead of registering it")
         retrain.add_argument("--embed", action="store_true", help="then embed the workspace and make it active")
-        retrain.add_argument("--events", action="store_true", help=argparse.SUPPRESS)
+        retrain.add_argument(EVENTS_FLAG, action="store_true", help=argparse.SUPPRESS)
         retrain.set_defaults(run=_retrain if name == "finetune" else _adapt)
     words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
     if words and words[0] in TRAINING_COMMANDS:

@@ -26,13 +26,13 @@ import cv2
 import numpy as np
 import torch
 
-from app.pipeline.embed import decode_crops, embed_workspace, shipped_onnx
+from app.pipeline.embed import TRACKLETS_PER_COMMIT, decode_crops, embed_workspace, shipped_onnx
 from app.pipeline.ingest import ingest_videos
 from app.pipeline.query import QueryOptions, query_workspace
 from detector.tracklets import TrackletParams
 from detector.video import cut_clip
 from reid_core.checkpoint import file_digest, load_model
-from reid_core.embedder import Embedder, preprocess, preprocess_reference
+from reid_core.embedder import WORKSPACE_CHUNK, Embedder, preprocess, preprocess_reference
 from reid_core.model import ModelConfig, ReIDModel
 from reid_core.onnx_engine import export_onnx, onnx_embedder
 from reid_core.search import normalise, top_k_cosine
@@ -40,7 +40,7 @@ from reid_core.workspace import Workspace
 from resources import DEFAULT_REID_CHECKPOINT, DEMO_VIDEO
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-TRACKLETS, CHUNK = 16, 64  # ``reid embed`` hands 16 tracklets at a time to an embedder of 64-frame chunks
+TRACKLETS, CHUNK = TRACKLETS_PER_COMMIT, WORKSPACE_CHUNK  # as ``reid embed``: 16 tracklets at a time, 64-frame chunks
 
 
 def tracklets_of_stored_crops(count: int, seed: int = 0) -> list[list[np.ndarray]]:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from reid_core.backbones import BACKBONES
-from reid_core.embedder import Embedder, preprocess
+from reid_core.embedder import DEFAULT_CHUNK, Embedder, preprocess
 from reid_core.model import ModelConfig, ReIDModel
 
 
@@ -40,7 +40,7 @@ def main() -> None:
     print(f"{'backbone':<14}{'frames':>7}{'backbone ms/f':>15}{'embedder ms/f':>15}{'ratio':>8}")
     for name in args.backbones:
         model = ReIDModel(ModelConfig(backbone=name)).eval()
-        embedder = Embedder.from_model(model, chunk_size=32)
+        embedder = Embedder.from_model(model, chunk_size=DEFAULT_CHUNK)
         for length in (16, 64):
             crops = [rng.integers(0, 255, (256, 128, 3), dtype=np.uint8) for _ in range(length)]
             frames = preprocess(crops, model.spec)

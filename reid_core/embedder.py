@@ -24,8 +24,10 @@ from reid_core.backbones import BackboneSpec
 from reid_core.model import ReIDModel
 from reid_core.temporal import TemporalPool, padded
 
-DEFAULT_CHUNK = 32
-DEFAULT_TRACKLETS = 16
+# The batch sizes of embedding, here only (callers pick one of these, not a number of their own):
+DEFAULT_CHUNK = 32  # frames per backbone batch: one tracklet at a time, evaluation, training's checks
+WORKSPACE_CHUNK = 64  # frames per backbone batch when ``reid embed`` runs many tracklets at once
+DEFAULT_TRACKLETS = 16  # tracklets one embed_many round runs side by side
 
 Preprocess = Callable[[Sequence[np.ndarray], BackboneSpec], torch.Tensor]
 

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from reid_core.checkpoint import load_model, save_checkpoint
 from reid_core.checkpoint_io import CheckpointError, load_torch_file, save_torch_file
-from reid_core.embedder import Embedder, preprocess
+from reid_core.embedder import DEFAULT_CHUNK, Embedder, preprocess
 from reid_core.losses import LossWeights, ReIDLoss
 from reid_core.model import ReIDModel, variant_config
 from training.config import TrainConfig
@@ -60,7 +60,7 @@ def split_held_out(dataset: VideoDataset, share: float, seed: int) -> tuple[Vide
 
 def embed_records(model: ReIDModel, records: list[TrackletRecord], max_frames: int | None, device: str) -> np.ndarray:
     """f of every tracklet from all its frames (or ``max_frames`` evenly spaced)."""
-    embedder = Embedder.from_model(model, device=device, chunk_size=32)
+    embedder = Embedder.from_model(model, device=device, chunk_size=DEFAULT_CHUNK)
     features = []
     for record in records:
         count = len(record.frames)

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from app.gui.jobs import eta_text
 from app.gui.loss_plot import LossPlot
 from app.pipeline.clock import default_start
-from app.pipeline.events import progress_counts
+from app.pipeline.events import AdaptProgress, Progress, StepProgress, TrainProgress
 from app.pipeline.settings import AppSettings
 from reid_core.devices import DEVICE_CHOICES
 
@@ -171,19 +171,21 @@ class RetrainDialog(QDialog):
         self.status.setText("Training in the background…")
         self.start_requested.emit(self.epochs.value())
 
-    def show_progress(self, event: dict, eta_seconds: float | None = None) -> None:
+    def show_progress(self, event: Progress, eta_seconds: float | None = None) -> None:
         """A progress event of the running job: bar, time left, and the loss curve while training."""
-        done, total = progress_counts(event)
+        done, total = event.counts()
         self.progress.setRange(0, total)
         self.progress.setValue(done)
         left = eta_text(eta_seconds)
         left = f"; {left}" if left else ""
-        if event.get("stage") == "embed":
+        if isinstance(event, StepProgress):
             self.status.setText(f"Embedding with the new model: {done}/{total} tracklets{left}")
-        else:
-            self.loss_plot.add(float(event["total"]))
-            self.status.setText(f"Epoch {event['epoch']}/{event['epochs']}, loss {event['total']:.3f}{left} "
+        elif isinstance(event, TrainProgress):
+            self.loss_plot.add(event.loss)
+            self.status.setText(f"Epoch {event.epoch}/{event.epochs}, loss {event.loss:.3f}{left} "
                                 "(training, then embedding the workspace with the new model)")
+        elif isinstance(event, AdaptProgress):
+            self.status.setText(f"Epoch {event.epoch}/{event.epochs}, self-check {event.self_check:.3f}{left}")
 
     def show_refused(self, message: str) -> None:
         self.status.setText(message)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, QProcess, Signal
 
-from app.pipeline.events import parse_event, progress_counts
+from app.pipeline.events import EVENTS_FLAG, PROGRESS_TYPES, parse_event
 
 
 @dataclass
@@ -52,8 +52,8 @@ class JobQueue(QObject):
     """Runs jobs one after the other; cancel stops the running one and drops the rest."""
 
     started = Signal(object)  # Job
-    progress = Signal(object, dict)  # Job, event
-    event = Signal(object, dict)  # Job, any other event (video outcome, done)
+    progress = Signal(object, object)  # Job, its progress event (StepProgress, TrainProgress, AdaptProgress)
+    event = Signal(object, object)  # Job, any other event (VideoOutcome, ModelReady)
     finished = Signal(object, bool, str)  # Job, ok, error text
     idle = Signal()
     refused = Signal(object, object)  # the new Job, the one with its key already running or queued
@@ -122,7 +122,7 @@ class JobQueue(QObject):
         process.finished.connect(self._done)
         process.errorOccurred.connect(self._failed_to_start)
         self.started.emit(job)
-        process.start(sys.executable, ["-m", "app.cli", *job.args, "--events"])
+        process.start(sys.executable, ["-m", "app.cli", *job.args, EVENTS_FLAG])
 
     def _read(self) -> None:
         assert self._process is not None and self._current is not None
@@ -132,8 +132,8 @@ class JobQueue(QObject):
             event = parse_event(line)
             if event is None:
                 self._current.output.append(line)
-            elif event["kind"] == "progress":
-                self._current.done, self._current.total = progress_counts(event)
+            elif isinstance(event, PROGRESS_TYPES):
+                self._current.done, self._current.total = event.counts()
                 self.progress.emit(self._current, event)
             else:
                 self.event.emit(self._current, event)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.gui.jobs import Job, JobQueue, eta_text
-from app.pipeline.events import progress_counts
+from app.pipeline.events import Event, Progress, VideoOutcome
 
 
 class JobsPanel(QWidget):
@@ -78,10 +78,10 @@ class JobsPanel(QWidget):
         self.cancel_button.setEnabled(True)
         self.resume_button.setEnabled(False)
 
-    def _progress(self, job: Job, event: dict) -> None:
+    def _progress(self, job: Job, event: Progress) -> None:
         self._row(job)
         bar = self.bars[id(job)]
-        done, total = progress_counts(event)
+        done, total = event.counts()
         bar.setRange(0, total)
         bar.setValue(done)
         current = self.table.item(self._row(job), 2)
@@ -89,13 +89,13 @@ class JobsPanel(QWidget):
             left = eta_text(job.eta_seconds())
             self._status(job, f"running, {left}" if left else "running")
 
-    def _event(self, job: Job, event: dict) -> None:
-        if event["kind"] == "video":
-            if event["status"] == "failed":
+    def _event(self, job: Job, event: Event) -> None:
+        if isinstance(event, VideoOutcome):
+            if event.status == "failed":
                 self.reported.add(id(job))
-                self._status(job, event["error"], error=True)
+                self._status(job, event.error or "failed", error=True)
             else:
-                self._status(job, f"{event['status']}: {event['tracklets']} tracklets")
+                self._status(job, f"{event.status}: {event.tracklets} tracklets")
 
     def _finished(self, job: Job, ok: bool, error: str) -> None:
         bar = self.bars.get(id(job))

@@ -36,17 +36,19 @@ from app.gui.players_grid import PlayersGrid
 from app.gui.review_desk import ReviewDesk
 from app.gui.shortcuts import HelpDialog
 from app.gui.tracklet_table import TrackletTableModel
-from app.pipeline.embed import checkpoints_in_use, missing_per_model
+from app.pipeline import backlog
+from app.pipeline.backlog import PendingVideo
+from app.pipeline.commands import MODEL_MAKERS, embed_args, finetune_args, ingest_args
+from app.pipeline.embed import missing_per_model
+from app.pipeline.events import Event, VideoOutcome
 from app.pipeline.identities import identities
-from app.pipeline.query import Match, active_model_id
+from app.pipeline.query import Match, model_choices, set_active_model
 from app.pipeline.review_history import ReviewHistory
 from app.pipeline.settings import load_settings, save_settings
 from reid_core.errors import UserError
-from reid_core.workspace import Workspace, WorkspaceError
+from reid_core.workspace import Workspace
 
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.m4v *.mpg);;All files (*)"
-MODEL_MAKERS = ("finetune", "adapt")  # jobs that add a model to the workspace
-RESUME_ON_OPEN = "resume_on_open"  # meta key: "1" when the window was closed on running jobs
 
 
 class MainWindow(ReviewDesk):
@@ -219,9 +221,8 @@ class MainWindow(ReviewDesk):
             "F1 lists the review keys."
         )
         pending = self.pending_videos()
-        if (pending or self._unembedded()) and workspace.get_meta(RESUME_ON_OPEN) == "1":
-            workspace.set_meta(RESUME_ON_OPEN, "0")  # the window was closed on running jobs: carry on
-            self.resume()
+        if (pending or self._unembedded()) and backlog.take_resume_request(workspace):
+            self.resume()  # the window was closed on running jobs: carry on
             self.statusBar().showMessage("Resuming the background jobs stopped when the window was closed.")
         elif pending or self._unembedded():
             self.jobs_panel.offer_resume(len(pending))
@@ -249,7 +250,7 @@ class MainWindow(ReviewDesk):
                 event.ignore()
                 return
             if self.workspace is not None:
-                self.workspace.set_meta(RESUME_ON_OPEN, "1")
+                backlog.remember_to_resume(self.workspace)
         self.close_workspace()
         super().closeEvent(event)
 
@@ -293,23 +294,14 @@ class MainWindow(ReviewDesk):
     def _refresh_models(self) -> None:
         assert self.workspace is not None
         self.model_box.clear()
-        embedded = self.workspace.embedded_counts()
-        try:
-            active = active_model_id(self.workspace)
-        except WorkspaceError:
-            active = None
-        total = self.workspace.tracklet_count()
-        for model in reversed(self.workspace.models()):
-            if model["id"] in embedded:
-                done = embedded[model["id"]]
-                coverage = f"{done} tracklets" if done >= total else f"{done} of {total} tracklets, embedding…"
-                self.model_box.addItem(f"{model['name']} ({coverage})", model["id"])
-                if model["id"] == active:
-                    self.model_box.setCurrentIndex(self.model_box.count() - 1)
+        for choice in model_choices(self.workspace):
+            self.model_box.addItem(choice.label, choice.model_id)
+            if choice.active:
+                self.model_box.setCurrentIndex(self.model_box.count() - 1)
 
     def _model_chosen(self, index: int) -> None:
         if self.workspace is not None and index >= 0:
-            self.workspace.set_meta("active_model", self.model_box.itemData(index))
+            set_active_model(self.workspace, self.model_box.itemData(index))
             self.matches.refresh()
 
     # -- videos and background jobs -------------------------------------------------------
@@ -341,29 +333,23 @@ class MainWindow(ReviewDesk):
             entries = dialog.entries()
         else:
             entries = list(zip(paths, cameras, start_times or [0.0] * len(paths)))
-        pending = self.pending_videos()
-        pending += [{"path": str(p.resolve()), "camera": c, "start": s} for p, c, s in entries]
-        self.workspace.set_meta("pending_videos", json.dumps(pending))
+        backlog.add_pending(self.workspace, entries)
         self._queue(entries)
 
-    def pending_videos(self) -> list[dict]:
+    def pending_videos(self) -> list[PendingVideo]:
         """Videos added but not ingested yet: kept in the workspace so a cancelled or killed run can resume."""
-        if self.workspace is None:
-            return []
-        return json.loads(self.workspace.get_meta("pending_videos", "[]") or "[]")
+        return backlog.pending_videos(self.workspace) if self.workspace is not None else []
 
     def _unembedded(self) -> bool:
-        """Tracklets some model has not embedded yet (an embed job was stopped, or a model was added)."""
         assert self.workspace is not None
-        return self.workspace.any_unembedded() or bool(missing_per_model(self.workspace))
+        return backlog.owes_embedding(self.workspace)
 
     def _queue(self, entries: list[tuple[Path, str, float]]) -> None:
         assert self.workspace is not None
         settings = load_settings(self.workspace)
-        folder = str(self.workspace.folder)
+        folder = self.workspace.folder
         for path, camera, start in entries:
-            args = ["ingest", folder, str(path), "--camera", camera, "--start-time", str(start)]
-            args += ["--stride", str(settings.frame_stride), "--detector", settings.detector]
+            args = ingest_args(folder, path, camera, start, settings)
             self.jobs.submit(Job(f"ingest {Path(path).name} ({camera})", args, key=str(Path(path).resolve())))
         self._queue_embed()
 
@@ -373,29 +359,22 @@ class MainWindow(ReviewDesk):
         finishes at once."""
         assert self.workspace is not None
         settings = load_settings(self.workspace)
-        try:
-            active = active_model_id(self.workspace)
-        except WorkspaceError:
-            active = None
-        for checkpoint in checkpoints_in_use(self.workspace, settings.checkpoint, first=active):
-            args = ["embed", str(self.workspace.folder), "--model", str(checkpoint), "--device", settings.device]
+        for checkpoint in backlog.embed_checkpoints(self.workspace, settings):
+            args = embed_args(self.workspace.folder, checkpoint, settings)
             self.jobs.submit(Job(f"embed with {checkpoint.stem}", args, key=f"embed:{checkpoint}"))
 
     def resume(self) -> None:
-        pending = self.pending_videos()
-        entries = [(Path(p["path"]), p["camera"], float(p["start"])) for p in pending]
+        entries = [(Path(p.path), p.camera, p.start) for p in self.pending_videos()]
         if entries:
             self._queue(entries)
         else:
             self._queue_embed()
 
-    def _job_event(self, job: Job, event: dict) -> None:
-        if event["kind"] == "video" and event["status"] in ("ingested", "skipped", "failed") and self.workspace:
-            path = str(Path(event["video"]).resolve())
-            rest = [p for p in self.pending_videos() if p["path"] != path]
-            self.workspace.set_meta("pending_videos", json.dumps(rest))
-            if event["status"] == "failed":
-                self.statusBar().showMessage(f"Could not ingest: {event['error']}")
+    def _job_event(self, job: Job, event: Event) -> None:
+        if isinstance(event, VideoOutcome) and self.workspace is not None:
+            backlog.finish_video(self.workspace, event.video, event.status)
+            if event.status == "failed":
+                self.statusBar().showMessage(f"Could not ingest: {event.error}")
 
     def _job_finished(self, job: Job, ok: bool, error: str) -> None:
         if self.workspace is None:
@@ -473,8 +452,8 @@ class MainWindow(ReviewDesk):
     def start_retrain(self, epochs: int, extra: list[str] | None = None) -> None:
         assert self.workspace is not None
         settings = load_settings(self.workspace)
-        args = ["finetune", str(self.workspace.folder), "--embed", "--epochs", str(epochs), "--device", settings.device]
-        job = Job("retrain on confirmed identities", args + (extra or []), key="retrain", exclusive=True)
+        args = finetune_args(self.workspace.folder, epochs, settings, extra)
+        job = Job("retrain on confirmed identities", args, key="retrain", exclusive=True)
         dialog = self.retrain_dialog
         if not self.jobs.submit(job):
             message = "A retrain is already running or queued: its progress is in Background jobs."

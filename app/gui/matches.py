@@ -23,14 +23,12 @@ from PySide6.QtWidgets import (
 from app.gui.clock_spin import ClockSpinBox
 from app.gui.images import jpeg_to_pixmap
 from app.gui.query_runner import QueryRunner
-from app.pipeline.clock import format_span
 from app.pipeline.identities import CONFIRMED, REJECTED
+from app.pipeline.matches import COLUMNS, MatchList
 from app.pipeline.query import Match, QueryOptions
 from reid_core.workspace import TrackletRow, Workspace
 
-COLUMNS = ("", "rank", "tracklet", "camera", "time", "similarity", "verdict")
 SCORE_COLUMN = COLUMNS.index("similarity")
-SCORE_HEADERS = {False: "similarity", True: "re-ranked distance"}  # what the rows are ordered by
 SCORE_TIPS = {
     False: "Cosine similarity to the query (higher = more alike); rows are ordered by it",
     True: "k-reciprocal re-ranked distance (lower = more alike); rows are ordered by it. "
@@ -54,7 +52,6 @@ class MatchesPanel(QWidget):
         self.runner.ranked.connect(self._show_ranked)
         self.runner.thumbnails.connect(self._show_thumbnails)
         self.runner.failed.connect(self._show_failure)
-        self.runner.notice.connect(self._show_notice)
         self.pending = self.shown = self.thumbnails_shown = 0  # request numbers: asked, table shown, pictures
         self.shown_query: int | None = None  # the query whose matches the table shows
         self.row_of: dict[int, int] = {}  # table row of each match's tracklet id
@@ -175,11 +172,6 @@ class MatchesPanel(QWidget):
         self.pending = self.runner.submit(self.workspace.folder, [self.query.id], self.options())
         self.heading.setText(f"Tracklet #{self.query.id}: searching…")
 
-    def _show_notice(self, number: int, message: str) -> None:
-        if number == self.pending:
-            self.notice.setText(message)
-            self.notice.setVisible(bool(message))
-
     def _show_failure(self, number: int, message: str) -> None:
         if number != self.pending or self.query is None:
             return
@@ -189,40 +181,29 @@ class MatchesPanel(QWidget):
         self.table.setRowCount(0)
         self.shown, self.shown_query = number, None
 
-    def _show_ranked(self, number: int, model_id: str, matches: list[Match], decided: dict[int, str]) -> None:
+    def _show_ranked(self, number: int, found: MatchList) -> None:
         if number != self.pending or self.query is None:
             return  # an answer to an older click
         query = self.query
-        self.model_id, self.matches = model_id, matches
-        self.heading.setText(
-            f"<b>Query</b> tracklet #{query.id}, camera {query.camera}, "
-            f"{format_span(query.start_time, query.end_time)}: {len(self.matches)} matches from other cameras"
-        )
-        reranked = any(m.distance is not None for m in matches)
-        header = QTableWidgetItem(SCORE_HEADERS[reranked])
-        header.setToolTip(SCORE_TIPS[reranked])
+        self.notice.setText(found.notice)
+        self.notice.setVisible(bool(found.notice))
+        self.model_id, self.matches = found.model_id, [row.match for row in found.rows]
+        self.heading.setText(found.heading())
+        header = QTableWidgetItem(found.score_header)
+        header.setToolTip(SCORE_TIPS[found.reranked])
         self.table.setHorizontalHeaderItem(SCORE_COLUMN, header)
         kept = self.selected_match() if self.shown_query == query.id else None  # a re-query keeps the place
         self.table.setRowCount(len(self.matches))
         self.row_of = {match.tracklet_id: row for row, match in enumerate(self.matches)}
-        for row, match in enumerate(self.matches):
-            verdict = decided.get(match.tracklet_id, "")
-            values = (
-                str(match.rank),
-                str(match.tracklet_id),
-                match.camera,
-                format_span(match.start_time, match.end_time),
-                f"{match.distance if match.distance is not None else match.similarity:.3f}",
-                verdict,
-            )
+        for row, shown in enumerate(found.rows):
             self.table.setItem(row, 0, QTableWidgetItem())
-            for column, value in enumerate(values, 1):
+            for column, value in enumerate(shown.cells(), 1):
                 item = QTableWidgetItem(value)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 if column == SCORE_COLUMN:
-                    item.setToolTip(f"cosine similarity {match.similarity:.3f}")
-                if verdict:
-                    item.setBackground(VERDICT_COLOURS[verdict])
+                    item.setToolTip(f"cosine similarity {shown.match.similarity:.3f}")
+                if shown.verdict:
+                    item.setBackground(VERDICT_COLOURS[shown.verdict])
                 self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
         self.table.setColumnWidth(0, THUMB.width() + 8)  # the picture column, empty until thumbnails arrive

@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from app.gui.images import jpeg_to_pixmap
 from app.gui.jobs import Job, JobQueue
 from app.gui.timeline import TimelineWidget, doubt_colour
-from app.pipeline.events import progress_counts
+from app.pipeline.commands import people_args
 from app.pipeline.people import accept_proposal, merge_proposals, split_off
 from app.pipeline.people_grouping import GroupingOptions
 from reid_core.store.proposals import ProposalSummary
@@ -62,7 +62,7 @@ class PeopleRunner(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.jobs = JobQueue(self)
-        self.jobs.progress.connect(lambda _job, event: self.progress.emit(*progress_counts(event)))
+        self.jobs.progress.connect(lambda _job, event: self.progress.emit(*event.counts()))
         self.jobs.finished.connect(self._finished)
 
     @property
@@ -72,8 +72,7 @@ class PeopleRunner(QObject):
     def start(self, folder: Path, options: GroupingOptions) -> bool:
         if self.running:
             return False
-        args = ["people", str(folder), "--threshold", str(options.threshold), "--handover", str(options.handover_s)]
-        self.jobs.submit(Job("group people", args + ([] if options.time_constraints else ["--no-time-constraints"])))
+        self.jobs.submit(Job("group people", people_args(folder, options)))
         return True
 
     def cancel(self) -> None:

@@ -14,14 +14,14 @@ from pathlib import Path
 from reid_core.checkpoint import file_digest, model_from_checkpoint, read_checkpoint
 from reid_core.crops import decode_crops
 from reid_core.devices import resolve_device
-from reid_core.embedder import Embedder
+from reid_core.embedder import DEFAULT_TRACKLETS, WORKSPACE_CHUNK, Embedder
 from reid_core.errors import storage_error
 from reid_core.onnx_engine import export_onnx, is_current_export, onnx_embedder
 from reid_core.store.vector_index import sync_index
 from reid_core.workspace import Workspace
 from resources import DEFAULT_REID_CHECKPOINT
 
-TRACKLETS_PER_COMMIT = 16
+TRACKLETS_PER_COMMIT = DEFAULT_TRACKLETS  # tracklets embedded and committed together: the most a kill can lose
 
 
 @dataclass
@@ -41,7 +41,9 @@ class OpenedModel:
     feature_dim: int
 
 
-def open_embedder(checkpoint: Path, device: str, onnx_cache: Path, chunk_size: int = 64) -> OpenedModel:
+def open_embedder(
+    checkpoint: Path, device: str, onnx_cache: Path, chunk_size: int = WORKSPACE_CHUNK
+) -> OpenedModel:
     """The embedder for a checkpoint on a resolved device (read once); ONNX graphs are exported once."""
     data = read_checkpoint(checkpoint)  # first: it names a missing file or a folder in one line
     model_id = file_digest(checkpoint)

@@ -58,6 +58,37 @@ def active_model_path(workspace: Workspace) -> Path | None:
     return Path(model["path"]) if model and Path(model["path"]).is_file() else None
 
 
+@dataclass(frozen=True)
+class ModelChoice:
+    """A model the operator can search with: one with embeddings, labelled with how far it got."""
+
+    model_id: str
+    label: str  # "name (N tracklets)", or "name (n of N tracklets, embedding…)"
+    active: bool
+
+
+def model_choices(workspace: Workspace) -> list[ModelChoice]:
+    """The models with embeddings, newest first, the one queries use marked ``active``."""
+    embedded = workspace.embedded_counts()
+    try:
+        active = active_model_id(workspace)
+    except WorkspaceError:
+        active = None
+    total = workspace.tracklet_count()
+    choices = []
+    for model in reversed(workspace.models()):
+        if model["id"] in embedded:
+            done = embedded[model["id"]]
+            coverage = f"{done} tracklets" if done >= total else f"{done} of {total} tracklets, embedding…"
+            choices.append(ModelChoice(model["id"], f"{model['name']} ({coverage})", model["id"] == active))
+    return choices
+
+
+def set_active_model(workspace: Workspace, model_id: str) -> None:
+    """Queries use this model from now on (``active_model_id``)."""
+    workspace.set_meta("active_model", model_id)
+
+
 def query_workspace(
     workspace: Workspace,
     tracklet_ids: list[int],

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from app.pipeline.embed import decode_crops, embed_workspace, register_checkpoint
+from app.pipeline.events import Progress, StepProgress, adapt_progress, train_progress
 from app.pipeline.query import active_model_path
 from reid_core.checkpoint import model_from_checkpoint, read_checkpoint, save_checkpoint
 from reid_core.devices import resolve_device
@@ -50,7 +51,7 @@ def retrain_workspace(
     device: str = "auto",
     out: str | Path | None = None,
     embed: bool = False,
-    progress: Callable[[dict], None] | None = None,
+    progress: Callable[[Progress], None] | None = None,
     show_progress: bool = True,
 ) -> RetrainResult:
     """Fine-tune on the confirmed identities, then write the model to ``out`` or keep it in the workspace."""
@@ -71,7 +72,7 @@ def retrain_workspace(
         init_checkpoint=start,
         device=device,
         show_progress=show_progress,
-        progress=progress,
+        progress=(lambda step: progress(train_progress(step))) if progress is not None else None,
         run_name=f"{name} from {start.name} on {len(dataset.train_ids)} identities",
     )
     result = trainer.run()
@@ -108,7 +109,7 @@ def adapt_workspace(
     out: str | Path | None = None,
     embed: bool = False,
     teacher_xml: str | Path | None = None,
-    progress: Callable[[dict], None] | None = None,
+    progress: Callable[[Progress], None] | None = None,
     log: Callable[[str], None] = print,
 ) -> AdaptResult:
     """Adapt to the workspace's own tracks (``training.adapt``); keep the model only if its check passes."""
@@ -135,7 +136,14 @@ def adapt_workspace(
         teacher = Teacher(teacher_xml)
         vectors = [teacher(crops)[1].mean(axis=0) for _, _, _, crops in tracklets]
         anchors = torch.nn.functional.normalize(torch.from_numpy(np.stack(vectors)), dim=1)
-    outcome = adapt(model, maps, config, anchors=anchors, log=log, progress=progress)
+    outcome = adapt(
+        model,
+        maps,
+        config,
+        anchors=anchors,
+        log=log,
+        progress=(lambda step: progress(adapt_progress(step))) if progress is not None else None,
+    )
     if not outcome.accepted or outcome.model is None:
         return AdaptResult(outcome, None, None)
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -160,7 +168,7 @@ def adapt_workspace(
     return AdaptResult(outcome, target, model_id)
 
 
-def _embed_progress(progress: Callable[[dict], None] | None) -> Callable[[int, int], None] | None:
+def _embed_progress(progress: Callable[[Progress], None] | None) -> Callable[[int, int], None] | None:
     if progress is None:
         return None
-    return lambda done, total: progress({"stage": "embed", "done": done, "total": total})
+    return lambda done, total: progress(StepProgress("embed", done, total))

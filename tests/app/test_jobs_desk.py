@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QMessageBox
 from app.gui.dialogs import RetrainDialog
 from app.gui.jobs import Job, eta_text
 from app.gui.main_window import MainWindow
+from app.pipeline.events import TrainProgress
 from detector.video import cut_clip
 from resources import DEMO_VIDEO
 
@@ -28,7 +29,7 @@ def test_the_loss_is_drawn_as_it_comes_in(qtbot) -> None:
     qtbot.addWidget(dialog)
     dialog.show()
     for iteration, loss in enumerate([2.0, 1.5, 1.7, 0.9], 1):
-        dialog.show_progress({"epoch": 1, "epochs": 2, "iteration": iteration, "iterations": 4, "total": loss}, 42.0)
+        dialog.show_progress(TrainProgress(epoch=1, epochs=2, iteration=iteration, iterations=4, loss=loss), 42.0)
     points = dialog.loss_plot.points()
     assert len(points) == 4 and [p.x() for p in points] == sorted(p.x() for p in points)
     heights = [p.y() for p in points]  # screen y grows downwards: the highest loss has the smallest y

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from app.cli import main
-from app.pipeline.events import parse_event
+from app.pipeline.events import VideoOutcome, parse_event
 from detector.video import cut_clip
 from reid_core.errors import EXIT_RESOURCE, ResourceError
 from reid_core.store.vector_index import index_folder, open_index
@@ -196,15 +196,15 @@ def test_two_ingest_processes_into_one_workspace_lose_and_duplicate_nothing(
     outputs = [p.communicate(timeout=600)[0] for p in processes]
     assert [p.returncode for p in processes] == [0, 0]
     events = [parse_event(line) for out in outputs for line in out.splitlines()]
-    videos = [e for e in events if e and e["kind"] == "video"]
-    assert sorted(e["status"] for e in videos) == ["ingested", "ingested"]
-    assert sum(e["tracklets"] for e in videos) > 0
+    videos = [e for e in events if isinstance(e, VideoOutcome)]
+    assert sorted(e.status for e in videos) == ["ingested", "ingested"]
+    assert sum(e.tracklets for e in videos) > 0
     code, out, _ = run("ingest", url, *clips, "--camera", "north", *FAST_INGEST)  # again: nothing done twice
     assert code == 0 and out.count(" skipped ") == 2
     with open_workspace(url, create=False) as ws:
         assert ws.cameras() == {1: "north"}
         assert [(v["frames_processed"], v["frame_count"]) for v in ws.videos()] == [(20, 20), (20, 20)]
-        assert ws.tracklet_count() == sum(e["tracklets"] for e in videos)
+        assert ws.tracklet_count() == sum(e.tracklets for e in videos)
         spans = [(video, track, start) for _, video, _, track, start, _ in ws.track_spans()]
         assert len(set(spans)) == len(spans)
         assert all(ws.boxes(t.id) and ws.crop_frames(t.id) for t in ws.tracklets())

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from app.pipeline.identities import confirm_match, identities, identity_verdicts, merge_identities, reject_match
+from app.pipeline.identities import (
+    confirm_match,
+    identities,
+    identity_verdicts,
+    merge_identities,
+    reject_match,
+    rename_identity,
+)
 from app.pipeline.review_history import ReviewHistory
 from reid_core.workspace import Workspace, WorkspaceError
 
@@ -60,3 +67,42 @@ def test_undo_refuses_to_overwrite_labels_written_elsewhere(ws: Workspace) -> No
     with pytest.raises(WorkspaceError, match="changed outside this window"):
         history.undo(ws)
     assert ws.verdicts(5) == {6: "rejected"} and ws.verdicts(1) == {2: "confirmed"}
+
+
+def members(ws: Workspace) -> list[list[int]]:
+    return sorted(sorted(i.tracklet_ids) for i in identities(ws))
+
+
+def test_confirming_grows_an_identity_and_joins_two_into_one(ws: Workspace) -> None:
+    first = confirm_match(ws, 1, 2)
+    assert confirm_match(ws, 3, 2) == first  # the match's identity takes the query in
+    second = confirm_match(ws, 5, 6)
+    assert second != first and members(ws) == [[1, 2, 3], [5, 6]]
+    assert confirm_match(ws, 6, 1) == second  # the query's identity is kept, the other folded into it
+    assert members(ws) == [[1, 2, 3, 5, 6]] and [i.id for i in identities(ws)] == [second]
+    assert identities(ws)[0].cameras == ("east", "west")
+    assert confirm_match(ws, 1, 2) == second and members(ws) == [[1, 2, 3, 5, 6]]  # again: nothing new
+
+
+def test_rejecting_a_member_takes_it_out_and_keeps_the_label(ws: Workspace) -> None:
+    confirm_match(ws, 1, 2)
+    confirm_match(ws, 1, 3)
+    reject_match(ws, 2, 3)  # from another member's query: 3 leaves the person
+    assert members(ws) == [[1, 2]] and ws.verdicts(2) == {3: "rejected"}
+    reject_match(ws, 7, 8)  # no identity involved: only the label is stored
+    assert members(ws) == [[1, 2]] and ws.verdicts(7) == {8: "rejected"}
+
+
+def test_bad_ids_and_names_are_refused_and_change_nothing(ws: Workspace) -> None:
+    first = confirm_match(ws, 1, 2)
+    before = ws.label_snapshot()
+    with pytest.raises(WorkspaceError):
+        confirm_match(ws, 1, 99)  # no such tracklet
+    with pytest.raises(WorkspaceError, match="no identity 42"):
+        merge_identities(ws, first, 42)
+    with pytest.raises(ValueError, match="non-empty name"):
+        rename_identity(ws, first, "   ")
+    assert ws.label_snapshot() == before
+    assert merge_identities(ws, first, first) == first and ws.label_snapshot() == before
+    rename_identity(ws, first, "  Suspect A ")
+    assert [i.name for i in identities(ws)] == ["Suspect A"]

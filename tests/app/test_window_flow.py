@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.gui.main_window import MainWindow
+from app.pipeline.events import StepProgress
 from detector.video import cut_clip
 from reid_core.workspace import APP_ID, DB_NAME
 from resources import DEMO_VIDEO
@@ -132,10 +133,10 @@ def test_cancel_mid_ingest_leaves_a_consistent_workspace_that_resumes(window, qt
     folder = tmp_path / "cancelled"
     long_clip = cut_clip(tmp_path / "long.avi", 100, 250, DEMO_VIDEO)
     window.open_workspace(folder)
-    seen: list[dict] = []
+    seen: list[StepProgress] = []
     window.jobs.progress.connect(lambda job, event: seen.append(event))
     window.add_videos([long_clip, clips[0]], cameras=["north", "east"], start_times=[0.0, 0.0])
-    qtbot.waitUntil(lambda: any(e.get("done", 0) >= 30 for e in seen), timeout=JOB_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: any(e.done >= 30 for e in seen), timeout=JOB_TIMEOUT_MS)
     qtbot.mouseClick(window.jobs_panel.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not window.jobs.busy, timeout=30_000)
     # Consistent: the started video keeps its row and its progress (ingest resumes from its last

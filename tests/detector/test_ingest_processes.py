@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.cli import main
-from app.pipeline.events import parse_event
+from app.pipeline.events import StepProgress, VideoOutcome, parse_event
 from app.pipeline.ingest import ingest_videos
 from app.pipeline.ingest_processes import default_jobs
 from reid_core.errors import EXIT_BAD_INPUT
@@ -28,12 +28,12 @@ def test_reid_ingest_with_two_jobs_stores_what_a_sequential_ingest_stores(
     status = main([*argv, "--min-length", str(FAST.min_length)])
     assert status == EXIT_BAD_INPUT  # the missing video is one failed row, the others are stored
     events = [e for e in map(parse_event, capsys.readouterr().out.splitlines()) if e is not None]
-    videos_seen = {Path(e["video"]): e for e in events if e["kind"] == "video"}
-    assert [videos_seen[v]["status"] for v in videos] == ["ingested", "failed", "ingested"]
-    assert "missing.avi" in videos_seen[videos[1]]["error"]
-    assert [videos_seen[v]["tracklets"] for v in videos] == [o.tracklets for o in sequential]
+    videos_seen = {Path(e.video): e for e in events if isinstance(e, VideoOutcome)}
+    assert [videos_seen[v].status for v in videos] == ["ingested", "failed", "ingested"]
+    assert "missing.avi" in (videos_seen[videos[1]].error or "")
+    assert [videos_seen[v].tracklets for v in videos] == [o.tracklets for o in sequential]
     assert sequential[0].tracklets > 0
-    last_progress = {Path(e["video"]): e["done"] for e in events if e["kind"] == "progress"}
+    last_progress = {Path(e.video or ""): e.done for e in events if isinstance(e, StepProgress)}
     assert last_progress == {clips["a"]: 60, clips["b"]: 60}  # every frame's progress came back from the children
     with Workspace(tmp_path / "parallel", create=False) as ws:
         assert snapshot(ws) == expected
