@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.cases import interrupted_ingest_outcome, killed_embed_outcome, two_writers_outcome
+from tests.reliability.interrupted import COMMANDS, interrupted_outcome
 from tests.reliability.killed_training import build_trainable, killed_training_outcome
 
 
@@ -44,3 +45,10 @@ def trainable(tmp_path_factory) -> Path:
 def test_training_killed_at_a_random_moment_then_rerun_equals_an_uninterrupted_run(kind, trainable, tmp_path) -> None:
     outcome = killed_training_outcome(kind, trainable, tmp_path, seed=19)
     assert outcome.ok, f"{outcome.case.name}: " + "\n".join(outcome.problems)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", COMMANDS)
+def test_ctrl_c_in_a_long_command_is_one_line_and_keeps_what_is_stored(kind, trainable, tmp_path) -> None:
+    outcome = interrupted_outcome(kind, trainable, tmp_path)
+    assert outcome.ok, "\n".join(outcome.problems)
