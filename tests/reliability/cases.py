@@ -587,6 +587,13 @@ def _cli_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
 
 
+def sigint_default() -> None:
+    """In the child before it runs: Ctrl-C does its default again. A process started in the
+    background by a shell (a benchmark run with ``&``) inherits SIGINT ignored, and Python then
+    leaves it ignored: the Ctrl-C cases would test nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _embeddings(workspace: Path) -> dict[int, bytes]:
     with contextlib.closing(sqlite3.connect(f"file:{workspace / DB_NAME}?mode=ro", uri=True)) as db:
         return dict(db.execute("SELECT tracklet_id, vector FROM embeddings"))
@@ -661,7 +668,14 @@ def interrupted_ingest_outcome(base: Path, folder: Path) -> Outcome:
     # where this process reads the progress bar slowly (the detector does ~10 frames/s here).
     clip = cut_clip(folder / "long.avi", 200, 300, source=DEMO_VIDEO)
     command = _cli(["ingest", workspace, clip, *FAST_INGEST])
-    process = subprocess.Popen(command, env=_cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command,
+        env=_cli_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=sigint_default,
+    )
     assert process.stderr is not None
     seen = ""
     while "frame" not in seen and process.poll() is None:  # the progress bar: tracking has begun

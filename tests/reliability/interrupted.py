@@ -21,7 +21,7 @@ from pathlib import Path
 
 from reid_core.errors import EXIT_INTERRUPTED
 from reid_core.workspace import DB_NAME
-from tests.reliability.cases import Case, Outcome, _cli, _cli_env, unembedded_copy
+from tests.reliability.cases import Case, Outcome, _cli, _cli_env, sigint_default, unembedded_copy
 from tests.reliability.killed_training import SMALL, TABLES, state
 
 COMMANDS = ("embed", "adapt", "finetune")
@@ -61,7 +61,9 @@ def interrupted_outcome(kind: str, base: Path, folder: Path) -> Outcome:
         shutil.copytree(base, workspace)
         argv = [kind, workspace, "--embed", "--device", "cpu", "--events", *SMALL[kind]]
     before = state(workspace)
-    process = subprocess.Popen(_cli(argv), env=_cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        _cli(argv), env=_cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=sigint_default
+    )
     working = _wait_until_working(process, kind, workspace)
     if working:
         process.send_signal(signal.SIGINT)
