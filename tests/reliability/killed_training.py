@@ -71,14 +71,19 @@ def state(workspace: Path) -> dict[str, object]:
     return counts
 
 
-def _timed_run(command: list[str], workspace: Path, kill_after: float | None) -> tuple[int, float, float, str]:
+def _marked(workspace: Path) -> bool:
+    """Whether a run is marked unfinished in ``workspace`` (running, or killed)."""
+    return bool(list((workspace / "training").glob("*.unfinished")))
+
+
+def _timed_run(command: list[str], workspace: Path, kill_after: float | None) -> tuple[int, float, float | None, str]:
     """Run ``command``; once the run's unfinished-marker appears, kill it with SIGKILL after
     ``kill_after`` seconds (None: let it end). Returns (exit code, when the marker appeared, when it
-    went away, stderr)."""
+    went away (None if it did not while watched), stderr)."""
     process = subprocess.Popen(command, env=_cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     writing = done = None
     while process.poll() is None:
-        marked = bool(list((workspace / "training").glob("*.unfinished")))
+        marked = _marked(workspace)
         now = time.monotonic()
         if writing is None and marked:
             writing = now
@@ -89,8 +94,7 @@ def _timed_run(command: list[str], workspace: Path, kill_after: float | None) ->
             break
         time.sleep(0.01)
     stderr = process.communicate(timeout=600)[1]
-    end = time.monotonic()
-    return process.returncode, writing or end, done or end, stderr
+    return process.returncode, writing or time.monotonic(), done, stderr
 
 
 def killed_training_outcome(kind: str, base: Path, folder: Path, seed: int) -> Outcome:
@@ -107,13 +111,13 @@ def killed_training_outcome(kind: str, base: Path, folder: Path, seed: int) -> O
 
     code, writing, end, stderr = _timed_run(command(copies["whole"]), copies["whole"], None)
     fraction = random.Random(seed).uniform(0.05, 0.95)
-    seconds = fraction * (end - writing)
+    seconds = fraction * ((end or writing) - writing)
     if code != 0:
         failed = Case("kill -9", f"{kind}: the uninterrupted run", list, 0)
         return Outcome(failed, code, [], problems=[f"the uninterrupted {kind} failed: {stderr[-600:]}"])
     killed, _, _, _ = _timed_run(command(copies["killed"]), copies["killed"], seconds)
-    for _ in range(3):  # a run faster than the uninterrupted one ended before the kill: kill sooner
-        if killed != 0:
+    for _ in range(3):  # a run faster than the uninterrupted one finished its writing before the kill: kill sooner
+        if _marked(copies["killed"]):  # a killed run's marker stays: the kill landed inside the writing
             break
         seconds /= 3
         shutil.rmtree(copies["killed"])
@@ -123,8 +127,8 @@ def killed_training_outcome(kind: str, base: Path, folder: Path, seed: int) -> O
     left = ", ".join(f"{k} {v}" for k, v in after_kill.items() if v != before[k]) or "nothing"
     name = f"{kind} killed at {fraction:.0%} of its writing ({seconds:.1f} s; it left {left}), then rerun"
     outcome = Outcome(Case("kill -9", name, list, 0), killed, [])
-    if killed == 0:
-        outcome.problems.append(f"{kind} always ended before the kill ({seconds:.2f} s into its writing)")
+    if not _marked(copies["killed"]):
+        outcome.problems.append(f"{kind} always finished its writing before the kill ({seconds:.2f} s into it)")
     outcome.rows_lost = sum(max(int(before[t]) - int(after_kill[t]), 0) for t in TABLES)  # type: ignore[call-overload]
     rerun = subprocess.run(command(copies["killed"]), env=_cli_env(), capture_output=True, text=True, timeout=600)
     outcome.traceback = rerun.stderr if "Traceback" in rerun.stderr else ""
