@@ -2,8 +2,9 @@
 
 Runs the reliability suite's table (tests/reliability/cases.py) against the real CLI, the full
 disk cases (a small tmpfs, where a mount namespace is allowed), embed killed with SIGKILL at
-3, 6 and 9 s then rerun, two ingest processes on one workspace, Ctrl-C in ingest, and the main commands under
-strace (where strace runs), and prints per group and in total: cases tried, cases that went
+3, 6 and 9 s then rerun, adapt and finetune killed with SIGKILL at a random moment (fixed seed) then
+rerun, two ingest processes on one workspace, Ctrl-C in ingest, embed, adapt and finetune, and the
+main commands under strace (where strace runs), and prints per group and in total: cases tried, cases that went
 wrong, tracebacks for bad input, code executions from data files, stored rows lost and network
 attempts. Run: python bench/bench_reliability.py [--skip-trace] [--skip-full-disk]
 """
@@ -11,6 +12,8 @@ attempts. Run: python bench/bench_reliability.py [--skip-trace] [--skip-full-dis
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import sys
 import tempfile
 import time
@@ -31,6 +34,8 @@ from tests.reliability.cases import (
     run_case,
     two_writers_outcome,
 )
+from tests.reliability.interrupted import COMMANDS, interrupted_outcome
+from tests.reliability.killed_training import build_trainable, killed_training_outcome
 from tests.reliability.network_trace import app_commands, strace_problem, traced_commands
 
 COLUMNS = ("tried", "wrong", "tracebacks", "code runs", "rows lost", "net attempts")
@@ -73,6 +78,12 @@ def main() -> None:
             outcomes.append(killed_embed_outcome(base, root / f"kill-{seconds}", seconds))
         outcomes.append(two_writers_outcome(base, root / "writers"))
         outcomes.append(interrupted_ingest_outcome(base, root / "ctrl-c"))
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            trainable = build_trainable(root / "trainable")
+        for kind in ("adapt", "finetune"):
+            outcomes.append(killed_training_outcome(kind, trainable, root / f"kill-{kind}", seed=19))
+        for kind in COMMANDS:
+            outcomes.append(interrupted_outcome(kind, trainable, root / f"ctrl-c-{kind}"))
         for o in outcomes:
             row = totals[o.case.group]
             row["tried"] += 1
@@ -80,6 +91,8 @@ def main() -> None:
             row["tracebacks"] += bool(o.traceback)
             row["code runs"] += o.code_ran
             row["rows lost"] += o.rows_lost
+            if o.case.group in ("kill -9", "Ctrl-C"):  # where each interruption landed
+                notes.append(f"tried {o.case.group}: {o.case.name}" + ("" if o.problems else ": ok"))
             for line in o.problems:
                 notes.append(f"WRONG {o.case.group}/{o.case.name}: {line[:300]}")
         problem = None if not args.skip_trace else "--skip-trace"

@@ -53,30 +53,49 @@ def probe_video(path: str | Path) -> VideoInfo:
 
 
 def iter_frames(info: VideoInfo, stride: int = 1, start: int = 0) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield (frame index, BGR frame) for every ``stride``-th frame from frame ``start`` on (the
-    frames before it are read past, not decoded into images: a resumed ingest starts there).
+    """Yield (frame index, BGR frame) for every ``stride``-th frame from frame ``start`` on (see
+    ``iter_timed_frames``)."""
+    for index, frame, _ in iter_timed_frames(info, stride, start):
+        yield index, frame
+
+
+def iter_timed_frames(info: VideoInfo, stride: int = 1, start: int = 0) -> Iterator[tuple[int, np.ndarray, float]]:
+    """Yield (frame index, BGR frame, seconds from the first frame) for every ``stride``-th frame
+    from frame ``start`` on (the frames before it are read past, not decoded into images: a resumed
+    ingest starts there).
+
+    The seconds are the container's timestamps (OpenCV's ``CAP_PROP_POS_MSEC``), so a
+    variable-frame-rate file gets its real times, not ``index / fps``. A reader that gives no
+    timestamps (or one that does not increase) gets the previous frame's time plus ``1 / fps``.
 
     Raises VideoError when the stream ends well before its declared length (truncated file).
     """
     capture = cv2.VideoCapture(str(info.path))
     decoded = 0
+    origin = previous = None
     try:
         index = 0
         while True:
-            if index >= start and index % stride == 0:
-                ok, frame = capture.read()
-                if not ok:
-                    break
-                decoded = index + 1
-                yield index, frame
-            else:
-                if not capture.grab():
-                    break
-                decoded = index + 1
+            wanted = index >= start and index % stride == 0
+            ok, frame = capture.read() if wanted else (capture.grab(), None)
+            if not ok:
+                break
+            decoded = index + 1
+            stamp = capture.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            origin = stamp if origin is None else origin
+            seconds = stamp - origin
+            if previous is not None and not seconds > previous:
+                seconds = previous + 1.0 / info.fps
+            previous = seconds
+            if wanted:
+                yield index, frame, seconds
             index += 1
     finally:
         capture.release()
-    if decoded < info.frame_count * (1 - TRUNCATION_TOLERANCE) - 1:
+    # The declared count is an estimate (duration × rate) in some containers (Matroska): a
+    # variable-frame-rate file that played to its declared duration is whole.
+    short = decoded < info.frame_count * (1 - TRUNCATION_TOLERANCE) - 1
+    if short and (previous or 0.0) + 1.0 / info.fps < info.frame_count / info.fps * (1 - TRUNCATION_TOLERANCE):
         raise VideoError(f"{info.path}: truncated: decoded {decoded} of {info.frame_count} declared frames")
 
 

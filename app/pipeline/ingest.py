@@ -22,7 +22,7 @@ from app.pipeline.ingest_progress import IngestProgress, load_progress, mark_fin
 from detector.person_tracker import DetectorParams, PersonTracker
 from detector.read_ahead import read_ahead
 from detector.tracklets import Tracklet, TrackletBuilder, TrackletParams
-from detector.video import VideoError, VideoInfo, content_hash, iter_frames, probe_video
+from detector.video import VideoError, VideoInfo, content_hash, iter_timed_frames, probe_video
 from reid_core.errors import storage_error
 from reid_core.workspace import Workspace
 
@@ -160,49 +160,70 @@ def _track_video(
     builder = TrackletBuilder(params)
     offset = next_offset = state.track_offset
     done_before = int(video["frames_processed"] or 0)
+    times = dict(state.times)  # frame → seconds (container timestamps) of the frames open tracklets hold
     # The tracklets open at the resume point are stored as they are (split there).
-    stored = _checkpoint(workspace, video, info, state.open, IngestProgress(state.next_frame, offset), done_before)
+    now = IngestProgress(state.next_frame, offset)
+    stored = _checkpoint(workspace, video, info, state.open, now, done_before, times)
     processed = 0
     try:
-        frames = read_ahead(iter_frames(info, params.frame_stride, start=state.next_frame))  # decoding beside detection
-        for index, frame in frames:
+        frames = read_ahead(iter_timed_frames(info, params.frame_stride, start=state.next_frame))  # beside detection
+        for index, frame, seconds in frames:
             if cancelled is not None and cancelled():
                 raise IngestCancelled(str(info.path))
+            times[index] = seconds
             tracks = [replace(t, track_id=t.track_id + offset) for t in tracker.update(frame)]
             next_offset = max([next_offset, *(t.track_id + 1 for t in tracks)])
             builder.add_frame(index, frame, tracks)
             processed += 1
             if processed % CHECKPOINT_FRAMES == 0:
-                now = IngestProgress(index + 1, next_offset, builder.open_as_closed())
-                stored += _checkpoint(workspace, video, info, builder.take_finished(), now, done_before + processed)
+                still_open = builder.open_as_closed()
+                ends = {f: times[f] for t in still_open for f in (t.start_frame, t.end_frame)}
+                now = IngestProgress(index + 1, next_offset, still_open, ends)
+                finished = builder.take_finished()
+                stored += _checkpoint(workspace, video, info, finished, now, done_before + processed, times)
+                # memory stays flat: keep the times of frames a tracklet still open (even a short one) holds
+                first_open = min((t.start_frame for t in builder.open.values() if t.frames), default=index + 1)
+                times = {f: s for f, s in times.items() if f >= first_open}
             if progress is not None:
                 progress(info.path, index + 1, info.frame_count)
     except VideoError as exc:  # truncated: what decoded is kept, and the video is finished
-        kept = stored + _finish(workspace, video, info, builder.finish(), done_before + processed)
+        kept = stored + _finish(workspace, video, info, builder.finish(), done_before + processed, times)
         raise VideoError(f"{exc}; the {kept} tracklets of the part that decoded are kept") from exc
-    return stored + _finish(workspace, video, info, builder.finish(), done_before + processed), processed
+    return stored + _finish(workspace, video, info, builder.finish(), done_before + processed, times), processed
 
 
 def _checkpoint(
-    workspace: Workspace, video: dict, info: VideoInfo, tracklets: list[Tracklet], state: IngestProgress, done: int
+    workspace: Workspace,
+    video: dict,
+    info: VideoInfo,
+    tracklets: list[Tracklet],
+    state: IngestProgress,
+    done: int,
+    times: dict[int, float],
 ) -> int:
     """One transaction: closed tracklets, the video's progress and where to resume."""
     with workspace.transaction():
-        _store_tracklets(workspace, video, info, tracklets)
+        _store_tracklets(workspace, video, info, tracklets, times)
         save_progress(workspace, video["id"], state)
         workspace.set_frames_processed(video["id"], done)
     return len(tracklets)
 
 
-def _finish(workspace: Workspace, video: dict, info: VideoInfo, tracklets: list[Tracklet], done: int) -> int:
+def _finish(
+    workspace: Workspace, video: dict, info: VideoInfo, tracklets: list[Tracklet], done: int, times: dict[int, float]
+) -> int:
     with workspace.transaction():
-        _store_tracklets(workspace, video, info, tracklets)
+        _store_tracklets(workspace, video, info, tracklets, times)
         mark_finished(workspace, video["id"])
         workspace.set_frames_processed(video["id"], done)
     return len(tracklets)
 
 
-def _store_tracklets(workspace: Workspace, video: dict, info: VideoInfo, tracklets: list[Tracklet]) -> None:
+def _store_tracklets(
+    workspace: Workspace, video: dict, info: VideoInfo, tracklets: list[Tracklet], times: dict[int, float]
+) -> None:
+    """Store closed tracklets; their times are the container timestamps of their first and last
+    frames (``times``; ``frame / fps`` for a frame it lacks), from the video's start time."""
     origin = video["start_time"] or 0.0
     for tracklet in tracklets:
         workspace.add_tracklet(
@@ -212,8 +233,8 @@ def _store_tracklets(workspace: Workspace, video: dict, info: VideoInfo, trackle
                 "track_id": tracklet.track_id,
                 "start_frame": tracklet.start_frame,
                 "end_frame": tracklet.end_frame,
-                "start_time": origin + tracklet.start_frame / info.fps,
-                "end_time": origin + tracklet.end_frame / info.fps,
+                "start_time": origin + times.get(tracklet.start_frame, tracklet.start_frame / info.fps),
+                "end_time": origin + times.get(tracklet.end_frame, tracklet.end_frame / info.fps),
                 "length": len(tracklet.frames),
             },
             zip(tracklet.frames, tracklet.boxes, tracklet.scores),

@@ -8,7 +8,9 @@ Stored as JSON (data, never pickle) in the workspace's ``meta`` table under
 - ``open``: the tracklets still open at ``next_frame``, as they would be stored if the video
   ended there (boxes, scores and their evenly sampled crops). A resumed run stores them as they
   are, so a person on screen at the resume point has their tracklet split there, and nothing
-  before the resume point is lost or processed twice.
+  before the resume point is lost or processed twice;
+- ``times``: the container timestamps (seconds) of the open tracklets' first and last frames,
+  so their stored times are the real ones on a variable frame rate.
 
 An empty value means the video is finished.
 """
@@ -30,6 +32,7 @@ class IngestProgress:
     next_frame: int = 0
     track_offset: int = 0
     open: list[Tracklet] = field(default_factory=list)
+    times: dict[int, float] = field(default_factory=dict)  # frame → seconds, of the open tracklets' ends
 
 
 def save_progress(workspace: Workspace, video_id: int, progress: IngestProgress) -> None:
@@ -46,6 +49,7 @@ def save_progress(workspace: Workspace, video_id: int, progress: IngestProgress)
             }
             for t in progress.open
         ],
+        "times": {str(frame): seconds for frame, seconds in progress.times.items()},
     }
     workspace.set_meta(KEY.format(video_id), json.dumps(data))
 
@@ -66,7 +70,8 @@ def load_progress(workspace: Workspace, video_id: int) -> IngestProgress | None:
         )
         for t in data["open"]
     ]
-    return IngestProgress(int(data["next_frame"]), int(data["track_offset"]), open_tracklets)
+    times = {int(frame): float(seconds) for frame, seconds in data.get("times", {}).items()}
+    return IngestProgress(int(data["next_frame"]), int(data["track_offset"]), open_tracklets, times)
 
 
 def mark_finished(workspace: Workspace, video_id: int) -> None:

@@ -20,6 +20,7 @@ import torch
 from app.pipeline.embed import decode_crops, embed_workspace, register_checkpoint
 from app.pipeline.events import Progress, StepProgress, adapt_progress, train_progress
 from app.pipeline.query import active_model_path
+from app.pipeline.unfinished_runs import discard_killed_runs, unfinished_run
 from reid_core.checkpoint import model_from_checkpoint, read_checkpoint, save_checkpoint
 from reid_core.devices import resolve_device
 from reid_core.workspace import Workspace
@@ -59,38 +60,31 @@ def retrain_workspace(
     device = resolve_device(device, training=True)
     if device == "onnx":
         raise ValueError("training runs on PyTorch: use device auto, cpu or cuda")
+    discard_killed_runs(folder)
     dataset = open_dataset("workspace", folder)
     with Workspace(folder, create=False) as workspace:
         start = Path(start_from) if start_from is not None else base_checkpoint(workspace)
+        active_before = workspace.get_meta("active_model")
     stamp = time.strftime("%Y%m%d-%H%M%S")
     name = f"finetune-{stamp}"
     run_dir = folder / "training" / name
-    trainer = Trainer(
-        config,
-        dataset,
-        run_dir,
-        init_checkpoint=start,
-        device=device,
-        show_progress=show_progress,
-        progress=(lambda step: progress(train_progress(step))) if progress is not None else None,
-        run_name=f"{name} from {start.name} on {len(dataset.train_ids)} identities",
-    )
-    result = trainer.run()
     model_id = None
-    if out is not None:
-        target = Path(out)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(result.best, target)
-    else:
-        target = folder / "models" / f"{name}.pt"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(result.best, target)
-        with Workspace(folder, create=False) as workspace:
-            if embed:  # embedding registers the model itself: the checkpoint is read once
-                model_id = embed_workspace(workspace, target, device, progress=_embed_progress(progress)).model_id
-                workspace.set_meta("active_model", model_id)
-            else:
-                model_id = register_checkpoint(workspace, target)
+    with unfinished_run(folder, name, active_before):
+        trainer = Trainer(
+            config,
+            dataset,
+            run_dir,
+            init_checkpoint=start,
+            device=device,
+            show_progress=show_progress,
+            progress=(lambda step: progress(train_progress(step))) if progress is not None else None,
+            run_name=f"{name} from {start.name} on {len(dataset.train_ids)} identities",
+        )
+        result = trainer.run()
+        target = Path(out) if out is not None else folder / "models" / f"{name}.pt"
+        copy_whole(result.best, target)
+        if out is None:
+            model_id = _keep_in_workspace(folder, target, device, embed, progress)
     return RetrainResult(target, model_id, result.history, len(dataset.train_ids), len(dataset.train))
 
 
@@ -117,8 +111,10 @@ def adapt_workspace(
     device = resolve_device(device, training=True)
     if device == "onnx":
         raise ValueError("adaptation runs on PyTorch: use device auto, cpu or cuda")
+    discard_killed_runs(folder)
     with Workspace(folder, create=False) as workspace:
         start = Path(start_from) if start_from is not None else base_checkpoint(workspace)
+        active_before = workspace.get_meta("active_model")
         rows = [row for row in workspace.tracklets() if row.length >= 2]
         tracklets = [
             (row.camera, row.video_id, (row.start_time, row.end_time), decode_crops(workspace.crops(row.id)))
@@ -156,16 +152,34 @@ def adapt_workspace(
         "recipe": (start_data.get("meta") or {}).get("recipe"),
     }
     target = Path(out) if out is not None else folder / "models" / f"adapt-{stamp}.pt"
-    save_checkpoint(outcome.model, target, meta)
     model_id = None
-    if out is None:
-        with Workspace(folder, create=False) as workspace:
-            if embed:
-                model_id = embed_workspace(workspace, target, device, progress=_embed_progress(progress)).model_id
-                workspace.set_meta("active_model", model_id)
-            else:
-                model_id = register_checkpoint(workspace, target)
+    with unfinished_run(folder, f"adapt-{stamp}", active_before):
+        save_checkpoint(outcome.model, target, meta)
+        if out is None:
+            model_id = _keep_in_workspace(folder, target, device, embed, progress)
     return AdaptResult(outcome, target, model_id)
+
+
+def _keep_in_workspace(
+    folder: Path, target: Path, device: str, embed: bool, progress: Callable[[Progress], None] | None
+) -> str:
+    """Register the model at ``target`` (or, with ``embed``, embed the workspace with it and make it
+    active); returns its id."""
+    with Workspace(folder, create=False) as workspace:
+        if not embed:
+            return register_checkpoint(workspace, target)
+        # embedding registers the model itself: the checkpoint is read once
+        model_id = embed_workspace(workspace, target, device, progress=_embed_progress(progress)).model_id
+        workspace.set_meta("active_model", model_id)
+        return model_id
+
+
+def copy_whole(source: Path, target: Path) -> None:
+    """Copy through a temporary file renamed into place: a kill never leaves half a checkpoint."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".tmp")
+    shutil.copyfile(source, partial)
+    partial.replace(target)
 
 
 def _embed_progress(progress: Callable[[Progress], None] | None) -> Callable[[int, int], None] | None:

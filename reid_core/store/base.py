@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,9 +19,26 @@ class StoreBase:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Everything inside commits together or not at all (nested uses join the outer one)."""
-        with self.db.atomic():
+        """Everything inside commits together or not at all (nested uses join the outer one).
+
+        On SQLite the outermost one takes the write lock when it begins (``BEGIN IMMEDIATE``): a
+        deferred transaction that reads first and then writes after another process committed
+        fails at once with "database is locked" (its snapshot is stale; the 30 s busy wait does not
+        apply), which is what two ingests of one workspace ran into; an immediate one waits its turn.
+        """
+        connection = self.db.conn
+        if not isinstance(connection, sqlite3.Connection) or connection.in_transaction:
+            with self.db.atomic():
+                yield
+            return
+        connection.execute("BEGIN IMMEDIATE")
+        try:
             yield
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:

@@ -61,8 +61,8 @@ def local_and_ray(
     url = postgres_server.create_database("ray")
     # The local run stays in this process (--jobs 1), which has started Ray: a fresh process's
     # tracker gave boxes up to 0.65 px apart on one tracklet (process-wide state Ray sets; not traced).
-    for workspace, cluster in ((folder, ["--jobs", "1"]), (url, ["--cluster", "auto"])):
-        code, _, err = run("ingest", workspace, *clips, "--min-length", "4", *cluster)
+    for workspace, cluster in ((folder, []), (url, ["--cluster", "auto"])):
+        code, _, err = run("ingest", workspace, *clips, "--min-length", "4", *(cluster or ["--jobs", "1"]))
         assert code == 0, err
         code, out, err = run("embed", workspace, "--device", "onnx", *cluster)
         assert code == 0 and "embedded" in out, err

@@ -22,6 +22,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import cv2
@@ -191,6 +192,71 @@ def _video(width: int, height: int, frames: int, name: str, folder: Path) -> Pat
         writer.write(np.full((height, width, 3), 40 + i, np.uint8))
     writer.release()
     return path
+
+
+def _no_pyav() -> str | None:
+    try:
+        import av  # noqa: F401  (the dev extra: it writes the variable-frame-rate file)
+    except ImportError:
+        return "PyAV (the dev extra's 'av') is not installed: no variable-frame-rate file can be made"
+    return None
+
+
+VFR_GAPS = (0.04,) * 12 + (0.2,) * 12  # seconds before each frame: 25 fps, then 5 fps
+
+
+def vfr_video(folder: Path, suffix: str = ".mp4") -> Path:
+    """A real variable-frame-rate MP4 (PyAV, MPEG-4 part 2): demo frames at 25 fps, then a cut to
+    another moment at 5 fps (so tracklets end and start in the middle, where ``frame / fps`` with the
+    average rate is furthest from the real time)."""
+    import av
+
+    path = folder / f"variable rate{suffix}"
+    capture = cv2.VideoCapture(str(DEMO_VIDEO))
+    capture.set(cv2.CAP_PROP_POS_FRAMES, 300)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.codec_context.time_base = Fraction(1, 1000)
+        pts = 0
+        for n, gap in enumerate(VFR_GAPS):
+            if n == len(VFR_GAPS) // 2:
+                capture.set(cv2.CAP_PROP_POS_FRAMES, 700)
+            ok, image = capture.read()
+            assert ok, DEMO_VIDEO
+            if pts == 0:
+                stream.width, stream.height, stream.pix_fmt = image.shape[1], image.shape[0], "yuv420p"
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            frame.pts, frame.time_base = pts, Fraction(1, 1000)  # ms (the muxer may pick its own base)
+            container.mux(stream.encode(frame))
+            pts += round(gap * 1000)
+        container.mux(stream.encode())
+    capture.release()
+    return path
+
+
+def container_times(path: Path) -> list[float]:
+    """Each frame's presentation time (s) as the container gives it, read with PyAV (not OpenCV)."""
+    import av
+
+    with av.open(str(path)) as container:
+        return [float(frame.time) for frame in container.decode(video=0)]
+
+
+def _times_follow_the_container(inputs: Inputs) -> None:
+    _stored_videos(inputs, 2)
+    times = container_times(inputs.folder / "variable rate.mp4")
+    with contextlib.closing(sqlite3.connect(inputs.workspace / DB_NAME)) as db:
+        fps = db.execute("SELECT fps FROM videos WHERE path LIKE '%variable rate.mp4'").fetchone()[0]
+        rows = db.execute(
+            "SELECT t.start_frame, t.end_frame, t.start_time, t.end_time FROM tracklets t JOIN videos v "
+            "ON v.id = t.video_id WHERE v.path LIKE '%variable rate.mp4'"
+        ).fetchall()
+    assert rows, "no tracklet stored from the variable-frame-rate file"
+    frame = min(VFR_GAPS)
+    for first, last, start, end in rows:
+        assert abs(start - times[first]) < frame and abs(end - times[last]) < frame, (first, last, start, end, times)
+    off = [abs(f / fps - times[f]) for first, last, _, _ in rows for f in (first, last)]
+    assert max(off) > max(VFR_GAPS), f"frame / fps would be as right here: the test proves nothing ({off})"
 
 
 def _newer_schema(inputs: Inputs) -> Path:
@@ -377,6 +443,14 @@ CASES: list[Case] = [
         0,
         check=lambda i: _stored_videos(i, 2),
     ),
+    Case(
+        "videos",
+        "variable frame rate (accepted; tracklet times from the container's timestamps)",
+        lambda i: ["ingest", W(i), vfr_video(i.folder), "--camera", "vfr", *FAST_INGEST],
+        0,
+        check=_times_follow_the_container,
+        when=_no_pyav,
+    ),
     # -- workspaces -------------------------------------------------------------------------------
     Case("workspaces", "missing (query)", lambda i: ["query", i.folder / "nowhere", "1"], 2, "no workspace here"),
     Case(
@@ -513,6 +587,13 @@ def _cli_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
 
 
+def sigint_default() -> None:
+    """In the child before it runs: Ctrl-C does its default again. A process started in the
+    background by a shell (a benchmark run with ``&``) inherits SIGINT ignored, and Python then
+    leaves it ignored: the Ctrl-C cases would test nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _embeddings(workspace: Path) -> dict[int, bytes]:
     with contextlib.closing(sqlite3.connect(f"file:{workspace / DB_NAME}?mode=ro", uri=True)) as db:
         return dict(db.execute("SELECT tracklet_id, vector FROM embeddings"))
@@ -587,7 +668,14 @@ def interrupted_ingest_outcome(base: Path, folder: Path) -> Outcome:
     # where this process reads the progress bar slowly (the detector does ~10 frames/s here).
     clip = cut_clip(folder / "long.avi", 200, 300, source=DEMO_VIDEO)
     command = _cli(["ingest", workspace, clip, *FAST_INGEST])
-    process = subprocess.Popen(command, env=_cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command,
+        env=_cli_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=sigint_default,
+    )
     assert process.stderr is not None
     seen = ""
     while "frame" not in seen and process.poll() is None:  # the progress bar: tracking has begun

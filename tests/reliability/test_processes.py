@@ -1,12 +1,17 @@
-"""kill -9 in the middle of embedding, and two processes writing one workspace."""
+"""kill -9 in the middle of embedding, adapting and fine-tuning; two processes writing one workspace; Ctrl-C."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import random
+from pathlib import Path
 
 import pytest
 
 from tests.reliability.cases import interrupted_ingest_outcome, killed_embed_outcome, two_writers_outcome
+from tests.reliability.interrupted import COMMANDS, interrupted_outcome
+from tests.reliability.killed_training import build_trainable, killed_training_outcome
 
 
 @pytest.mark.slow
@@ -25,4 +30,25 @@ def test_two_ingest_processes_on_one_workspace(base_workspace, tmp_path) -> None
 @pytest.mark.slow
 def test_ctrl_c_in_ingest_is_one_line_and_keeps_what_is_stored(base_workspace, tmp_path) -> None:
     outcome = interrupted_ingest_outcome(base_workspace[0], tmp_path)
+    assert outcome.ok, "\n".join(outcome.problems)
+
+
+@pytest.fixture(scope="module")
+def trainable(tmp_path_factory) -> Path:
+    """Two embedded cameras with two confirmed people (adapt and finetune can run)."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return build_trainable(tmp_path_factory.mktemp("trainable"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["adapt", "finetune"])
+def test_training_killed_at_a_random_moment_then_rerun_equals_an_uninterrupted_run(kind, trainable, tmp_path) -> None:
+    outcome = killed_training_outcome(kind, trainable, tmp_path, seed=19)
+    assert outcome.ok, f"{outcome.case.name}: " + "\n".join(outcome.problems)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", COMMANDS)
+def test_ctrl_c_in_a_long_command_is_one_line_and_keeps_what_is_stored(kind, trainable, tmp_path) -> None:
+    outcome = interrupted_outcome(kind, trainable, tmp_path)
     assert outcome.ok, "\n".join(outcome.problems)
