@@ -36,7 +36,7 @@ from detector.tracklets import TrackletParams
 from detector.video import cut_clip, iter_frames, probe_video
 from reid_core.workspace import Workspace
 from resources import DEMO_VIDEO
-from training.checksets import _video_path
+from app.pipeline.check_footage import video_path
 
 LABELS = Path(__file__).resolve().parent / "labels" / "vtest_halves.json"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -126,7 +126,7 @@ def ingest_halves(runtime: str, work: Path, labels: dict) -> Path:
         for video in labels["videos"]:
             params = TrackletParams(frame_stride=video["stride"])
             ingest_videos(
-                ws, [_video_path(video, work, SHARED)], camera=video["camera"], tracklet_params=params,
+                ws, [video_path(video, work, SHARED)], camera=video["camera"], tracklet_params=params,
                 detector=DetectorParams(runtime=runtime),
             )  # fmt: skip
     return folder

@@ -29,7 +29,7 @@ def labelled_workspace(labels_file: Path, work: Path, shared: Path) -> Path:
         return folder
     with Workspace(folder) as workspace:
         for video in spec["videos"]:
-            source = _video_path(video, work, shared)
+            source = video_path(video, work, shared)
             params = TrackletParams(frame_stride=video.get("stride", 1), max_crops=video.get("max_crops", 32))
             outcomes = ingest_videos(workspace, [source], camera=video["camera"], tracklet_params=params)
             if outcomes[0].status == "failed":
@@ -38,7 +38,7 @@ def labelled_workspace(labels_file: Path, work: Path, shared: Path) -> Path:
     return folder
 
 
-def _video_path(video: dict, work: Path, shared: Path) -> Path:
+def video_path(video: dict, work: Path, shared: Path) -> Path:
     """A shared-data video, or a half of one (``{"half": "left"|"right", "of": ...}``) cut into ``work``."""
     if "half" not in video:
         return shared / video["path"]
