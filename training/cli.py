@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 import yaml
 from tqdm import tqdm
@@ -131,6 +132,13 @@ def _distill(args: argparse.Namespace) -> int:
         "data": sorted(set(cache.cameras)),
         "command": "reid " + " ".join(sys.argv[1:]),
     }
+    if cache.masks:
+        usable = np.concatenate(cache.reliable)
+        provenance["person_masks"] = {
+            "method": "foreground vs the per-video median background, inside each crop's box, at the map grid",
+            "crops": len(usable),
+            "usable": round(float(usable.mean()), 3),
+        }
     result = distill(teacher, cache, args.out, config, provenance)
     print(f"wrote {result.checkpoint} ({result.seconds / 60:.1f} min); recipe: {args.out.with_suffix('.recipe.json')}")
     return 0
@@ -139,8 +147,6 @@ def _distill(args: argparse.Namespace) -> int:
 def _with_person_masks(cache: CropCache, args: argparse.Namespace, config: DistillConfig) -> CropCache:
     """The cache with person masks of its units: read beside ``--cache`` or made from the workspaces' videos."""
     from dataclasses import replace
-
-    import numpy as np
 
     from training.distill import load_masks, save_masks, unit_masks
 
