@@ -11,14 +11,13 @@ Used as the target of the distillation's gate loss (``training.distill``) and by
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from detector.video import iter_frames, probe_video
 from reid_core.workspace import Workspace
 
 GRID = (8, 4)  # (rows, columns) of the student's maps for a 256×128 crop
@@ -61,18 +60,33 @@ def is_reliable(mask: np.ndarray, bounds: tuple[float, float] = RELIABLE) -> boo
     return bounds[0] <= float(mask.mean()) <= bounds[1]
 
 
-def video_background(path: Path, samples: int = BACKGROUND_SAMPLES) -> np.ndarray:
-    info = probe_video(path)
-    count = info.frame_count if info.frame_count > 1 else _count_frames(path)  # a raw stream declares no length
-    stride = max(1, count // samples)
-    return median_background(frame for _, frame in iter_frames(info, stride=stride))
-
-
-def _count_frames(path: Path) -> int:
+def frames(path: Path, stride: int = 1) -> Iterator[tuple[int, np.ndarray]]:
+    """(index, BGR frame) of every ``stride``-th frame of a stored video (ingestion already checked it)."""
     capture = cv2.VideoCapture(str(path))
-    count = 0
-    while capture.grab():
-        count += 1
+    try:
+        index = 0
+        while capture.grab():
+            if index % stride == 0:
+                ok, frame = capture.retrieve()
+                if ok:
+                    yield index, frame
+            index += 1
+    finally:
+        capture.release()
+
+
+def video_background(path: Path, samples: int = BACKGROUND_SAMPLES) -> np.ndarray:
+    return median_background(frame for _, frame in frames(path, stride=max(1, frame_count(path) // samples)))
+
+
+def frame_count(path: Path) -> int:
+    """The declared length, or the frames counted when the file declares none (a raw .264 stream)."""
+    capture = cv2.VideoCapture(str(path))
+    count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    if count <= 1:
+        count = 0
+        while capture.grab():
+            count += 1
     capture.release()
     return count
 
@@ -82,10 +96,9 @@ def video_masks(
 ) -> dict[object, np.ndarray]:
     """Masks for the boxes of one video: ``boxes`` maps frame → [(key, box)], the result key → grid."""
     background = video_background(path)
-    info = probe_video(path)
     found: dict[object, np.ndarray] = {}
     last = max(boxes, default=-1)
-    for index, frame in iter_frames(info):
+    for index, frame in frames(path):
         if index in boxes:
             moved = foreground(frame, background)
             for key, box in boxes[index]:
