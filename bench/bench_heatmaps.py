@@ -4,8 +4,11 @@ For every tracklet of a labelled check set, each model's gate maps (channel mean
 compared between the crop's centre — the middle half of its width, the rows between 10 % and
 90 % of its height, where a detector box puts the person — and the rest (background at the
 sides). The figure is the mean of centre / border over frames and tracklets: above 1 means the
-gates let the person's appearance in more than the background's. A picture with the first
-frames of a few tracklets under each model is written beside it.
+gates let the person's appearance in more than the background's. A second figure uses the
+person itself: foreground masks from background subtraction of the set's static cameras
+(``training.person_masks``), mean gate on the person over mean gate on the background, over
+the frames whose mask is usable. The check sets are never trained on, so both are held out.
+A picture with a few tracklets' crops under each model is written beside it.
 Run: python bench/bench_heatmaps.py OUT.png CHECKPOINT [CHECKPOINT ...] [--set vtest_halves] [--work DIR]
 """
 
@@ -24,6 +27,7 @@ from app.pipeline.overlay import normalise_maps, overlay_heatmap
 from reid_core.checkpoint import load_model
 from reid_core.embedder import Embedder
 from training.checksets import workspace_set
+from training.person_masks import workspace_masks
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -41,6 +45,16 @@ def person_ratio(maps: np.ndarray) -> float:
     return float(np.mean(maps[:, mask].mean(axis=1) / np.maximum(maps[:, ~mask].mean(axis=1), 1e-6)))
 
 
+def mask_ratio(maps: np.ndarray, masks: np.ndarray, reliable: np.ndarray) -> float | None:
+    """Mean over usable frames of (gate on the person) / (gate on the background); None without one."""
+    if not reliable.any():
+        return None
+    maps, masks = maps[reliable], masks[reliable]
+    on = (maps * masks).sum(axis=(1, 2)) / np.maximum(masks.sum(axis=(1, 2)), 1e-6)
+    off = (maps * (1 - masks)).sum(axis=(1, 2)) / np.maximum((1 - masks).sum(axis=(1, 2)), 1e-6)
+    return float(np.mean(on / np.maximum(off, 1e-6)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("out", type=Path)
@@ -51,19 +65,33 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     labels = ROOT / "bench" / "labels" / f"{args.set}.json"
-    tracklets = workspace_set(labelled_workspace(labels, args.work, SHARED), labels)
+    folder = labelled_workspace(labels, args.work, SHARED)
+    tracklets = workspace_set(folder, labels)
+    person = workspace_masks(folder, [t.tracklet_id for t in tracklets])
+    usable = np.concatenate([person[t.tracklet_id].reliable[:16] for t in tracklets])
+    print(f"person masks: {usable.mean():.0%} of {len(usable)} frames usable")
     shown = [t.crops[len(t.crops) // 2 : len(t.crops) // 2 + 4] for t in tracklets[:: max(1, len(tracklets) // 20)]]
     rows = []
     for checkpoint in args.checkpoints:
         embedder = Embedder.from_model(load_model(checkpoint).eval())
-        ratios = [person_ratio(embedder.embed(t.crops[:16]).heatmaps.astype(np.float32)) for t in tracklets]
-        print(f"{checkpoint.name:<40} centre/border gate ratio {np.mean(ratios):.3f} over {len(ratios)} tracklets")
+        ratios, on_person = [], []
+        for t in tracklets:
+            maps = embedder.embed(t.crops[:16]).heatmaps.astype(np.float32)
+            ratios.append(person_ratio(maps))
+            masks = person[t.tracklet_id]
+            on_person.append(mask_ratio(maps, masks.masks[:16], masks.reliable[:16]))
+        kept = [r for r in on_person if r is not None]
+        print(
+            f"{checkpoint.name:<40} centre/border gate ratio {np.mean(ratios):.3f}, person/background "
+            f"{np.mean(kept):.3f} over {len(ratios)} tracklets ({len(kept)} with a usable mask)"
+        )
         tiles = []
         for crops in shown[: args.show]:
             maps = normalise_maps(embedder.embed(crops).heatmaps)
             tiles.append(overlay_heatmap(crops[-1], maps[-1], 0.5))
         name = np.full((tiles[0].shape[0], 150, 3), 255, np.uint8)
-        for line, text in enumerate([checkpoint.stem[:18], f"ratio {np.mean(ratios):.3f}"]):
+        lines = [checkpoint.stem[:18], f"centre {np.mean(ratios):.3f}", f"person {np.mean(kept):.3f}"]
+        for line, text in enumerate(lines):
             cv2.putText(name, text, (4, 30 + 24 * line), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1)
         rows.append(np.hstack([name, *tiles]))
     cv2.imwrite(str(args.out), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from app.pipeline.check_footage import video_path
 from app.pipeline.ingest import ingest_videos
 from app.pipeline.ingest_processes import ingest_in_processes
 from detector.person_tracker import DetectorParams, PersonTracker
@@ -36,7 +37,6 @@ from detector.tracklets import TrackletParams
 from detector.video import cut_clip, iter_frames, probe_video
 from reid_core.workspace import Workspace
 from resources import DEMO_VIDEO
-from app.pipeline.check_footage import video_path
 
 LABELS = Path(__file__).resolve().parent / "labels" / "vtest_halves.json"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"

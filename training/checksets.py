@@ -27,6 +27,7 @@ class LabelledTracklet:
     camera: str
     person: int
     crops: list[np.ndarray]  # RGB uint8, CROP_SIZE
+    tracklet_id: int | None = None  # its row in the workspace it came from, if any
 
 
 @dataclass
@@ -98,7 +99,7 @@ def workspace_set(folder: Path, labels_file: Path) -> list[LabelledTracklet]:
             person = wanted.pop((row.camera, row.start_frame, row.end_frame), None)
             if person is None:
                 continue
-            found.append(LabelledTracklet(row.camera, person, decode_crops(workspace.crops(row.id))))
+            found.append(LabelledTracklet(row.camera, person, decode_crops(workspace.crops(row.id)), row.id))
     if wanted:
         missing = ", ".join(f"{c}:{s}-{e}" for c, s, e in list(wanted)[:3])
         raise ValueError(f"{labels_file}: {len(wanted)} labelled tracklets are not in {folder} ({missing} …)")

@@ -6,7 +6,9 @@ import argparse
 import csv
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 import yaml
 from tqdm import tqdm
@@ -17,6 +19,9 @@ from training.config import load_config
 from training.data.catalog import KINDS, SPLITS, has_splits, open_dataset
 from training.evaluation import EvalResult, mean_result
 from training.report import plot_cmc, results_table
+
+if TYPE_CHECKING:
+    from training.distill import CropCache, DistillConfig
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, object]:
@@ -121,13 +126,44 @@ def _distill(args: argparse.Namespace) -> int:
         bar.close()
         if args.cache is not None:
             save_cache(cache, args.cache)
+    if config.gate_weight > 0:
+        cache = _with_person_masks(cache, args, config)
     provenance = {
         "data": sorted(set(cache.cameras)),
         "command": "reid " + " ".join(sys.argv[1:]),
     }
+    if cache.masks:
+        usable = np.concatenate(cache.reliable)
+        provenance["person_masks"] = {
+            "method": "foreground vs the per-video median background, inside each crop's box, at the map grid",
+            "crops": len(usable),
+            "usable": round(float(usable.mean()), 3),
+        }
     result = distill(teacher, cache, args.out, config, provenance)
     print(f"wrote {result.checkpoint} ({result.seconds / 60:.1f} min); recipe: {args.out.with_suffix('.recipe.json')}")
     return 0
+
+
+def _with_person_masks(cache: CropCache, args: argparse.Namespace, config: DistillConfig) -> CropCache:
+    """The cache with person masks of its units: read beside ``--cache`` or made from the workspaces' videos."""
+    from dataclasses import replace
+
+    from training.distill import load_masks, save_masks, unit_masks
+
+    path = args.cache.with_suffix(".masks.npz") if args.cache is not None else None
+    if path is not None and path.is_file():
+        print(f"person masks read from {path}")
+        return load_masks(cache, path)
+    print("person masks: background subtraction of the workspaces' videos …")
+    masks, reliable = unit_masks(args.workspaces, config, set(args.cameras) if args.cameras else None)
+    if [m.shape[0] for m in masks] != [t.shape[0] for t in cache.teacher]:
+        raise SystemExit(f"error: {args.cache}: the teacher cache holds other units than these workspaces")
+    cache = replace(cache, masks=masks, reliable=reliable)
+    share = float(np.concatenate(reliable).mean())
+    print(f"person masks of {sum(len(r) for r in reliable)} crops, {share:.0%} usable")
+    if path is not None:
+        save_masks(cache, path)
+    return cache
 
 
 def add_training_commands(commands: argparse._SubParsersAction) -> None:

@@ -7,7 +7,11 @@ similarities to other tracklets are the teacher's. Losses per batch of B clips:
 - relation: mean squared difference between the student's and the teacher's B×B cosine
   similarity matrices (the ranking the app shows is made of exactly these numbers);
 - cosine: 1 − cos(P f, t) with a linear map P used only in training, which pulls every
-  dimension of f towards the teacher's vector t (the unit mean of its per-frame embeddings).
+  dimension of f towards the teacher's vector t (the unit mean of its per-frame embeddings);
+- gate (when ``gate_weight`` > 0): a hinge on the gap between the mean update gate on the
+  person and off it, the person given by foreground masks of the static cameras
+  (``training.person_masks``). The teacher's own maps carry their energy at the crop's top
+  corners, so gates that only learn what the teacher uses do not look at the person.
 
 The teacher sees clean crops; the student sees strongly augmented ones (``training.augment``),
 so it learns to give the clean crop's answer under camera changes. The backbone is frozen, so
@@ -35,6 +39,7 @@ from reid_core.crops import decode_crops
 from reid_core.model import ModelConfig, ReIDModel
 from reid_core.workspace import Workspace
 from training.augment import augment
+from training.person_masks import workspace_masks
 from training.teacher import Teacher
 
 STUDENT_BACKBONE = "omz_reid_0287"
@@ -52,6 +57,8 @@ class DistillConfig:
     weight_decay: float = 5e-4
     relation_weight: float = 1.0
     cosine_weight: float = 1.0
+    gate_weight: float = 0.0  # > 0: pull the update gates towards person masks (``gate_loss``)
+    gate_margin: float = 0.2  # wanted gap between the mean gate on the person and off it
     seed: int = 0
 
 
@@ -62,33 +69,57 @@ class CropCache:
     maps: list[np.ndarray] = field(default_factory=list)  # per tracklet: V × N × C × h × w float16
     teacher: list[np.ndarray] = field(default_factory=list)  # per tracklet: N × D unit vectors
     cameras: list[str] = field(default_factory=list)
+    masks: list[np.ndarray] = field(default_factory=list)  # per tracklet: N × h × w person share (optional)
+    reliable: list[np.ndarray] = field(default_factory=list)  # per tracklet: N bool, mask usable
 
     @property
     def crops(self) -> int:
         return sum(t.shape[0] for t in self.teacher)
 
 
-def workspace_tracklets(
+def workspace_units(
     folders: list[Path], config: DistillConfig, cameras: set[str] | None = None
-) -> list[tuple[str, list[np.ndarray]]]:
-    """(camera, RGB crops) units to learn from: each tracklet cut into runs of ``max_crops`` crops.
-
-    A long track gives several units (one person in several poses and places); a run shorter
-    than ``min_crops`` is dropped.
+) -> list[tuple[Path, str, int, slice]]:
+    """(workspace, camera label, tracklet id, crop run) of every unit: each tracklet cut into runs of
+    ``max_crops`` crops. A long track gives several units (one person in several poses and places);
+    a run shorter than ``min_crops`` is dropped.
     """
-    tracklets = []
+    units = []
     for folder in folders:
         with Workspace(folder, create=False) as workspace:
             for row in workspace.tracklets():
                 if cameras is not None and row.camera not in cameras:
                     continue
-                crops = workspace.crops(row.id)
-                for start in range(0, len(crops), config.max_crops):
-                    run = crops[start : start + config.max_crops]
-                    if len(run) < config.min_crops:
-                        continue
-                    tracklets.append((f"{folder.name}/{row.camera}", decode_crops(run)))
+                count = len(workspace.crop_frames(row.id))
+                for start in range(0, count, config.max_crops):
+                    run = slice(start, min(start + config.max_crops, count))
+                    if run.stop - run.start >= config.min_crops:
+                        units.append((folder, f"{folder.name}/{row.camera}", row.id, run))
+    return units
+
+
+def workspace_tracklets(
+    folders: list[Path], config: DistillConfig, cameras: set[str] | None = None
+) -> list[tuple[str, list[np.ndarray]]]:
+    """(camera, RGB crops) units to learn from (``workspace_units``)."""
+    tracklets = []
+    for folder, camera, tracklet_id, run in workspace_units(folders, config, cameras):
+        with Workspace(folder, create=False) as workspace:
+            tracklets.append((camera, decode_crops(workspace.crops(tracklet_id)[run])))
     return tracklets
+
+
+def unit_masks(
+    folders: list[Path], config: DistillConfig, cameras: set[str] | None = None
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per unit (the order of ``workspace_units``): person masks of its crops and which to trust."""
+    units = workspace_units(folders, config, cameras)
+    found = {}
+    for folder in folders:
+        found[folder] = workspace_masks(folder, [tracklet for f, _, tracklet, _ in units if f == folder])
+    masks = [found[folder][tracklet].masks[run].astype(np.float16) for folder, _, tracklet, run in units]
+    reliable = [found[folder][tracklet].reliable[run] for folder, _, tracklet, run in units]
+    return masks, reliable
 
 
 def build_cache(
@@ -139,6 +170,40 @@ def load_cache(path: Path) -> CropCache:
     return cache
 
 
+def save_masks(cache: CropCache, path: Path) -> None:
+    np.savez(
+        path,
+        masks=np.concatenate(cache.masks),
+        reliable=np.concatenate(cache.reliable),
+        lengths=np.array([m.shape[0] for m in cache.masks]),
+    )
+
+
+def load_masks(cache: CropCache, path: Path) -> CropCache:
+    """The cache with the person masks saved by ``save_masks``; they must be of the same units."""
+    data = np.load(path, allow_pickle=False)
+    lengths = [t.shape[0] for t in cache.teacher]
+    if data["lengths"].tolist() != lengths:
+        raise ValueError(f"{path}: person masks of other units than the teacher cache's")
+    bounds = np.cumsum(lengths)[:-1]
+    return replace(cache, masks=np.split(data["masks"], bounds), reliable=np.split(data["reliable"], bounds))
+
+
+def gate_loss(
+    gates: torch.Tensor, masks: torch.Tensor, weights: torch.Tensor, margin: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Hinge on the gap between the mean gate on the person and off it, per weighted frame.
+
+    gates: B×T×h×w (channel mean of Z), masks: B×T×h×w person share per cell, weights: B×T
+    (0 where the mask is not usable). Returns (loss, mean gap over the weighted frames).
+    """
+    on = (gates * masks).sum(dim=(2, 3)) / masks.sum(dim=(2, 3)).clamp_min(1e-6)
+    off = (gates * (1 - masks)).sum(dim=(2, 3)) / (1 - masks).sum(dim=(2, 3)).clamp_min(1e-6)
+    gap = on - off
+    total = weights.sum().clamp_min(1.0)
+    return (weights * F.relu(margin - gap)).sum() / total, (weights * gap).sum().detach() / total
+
+
 def relation_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
     """Mean squared difference of the off-diagonal cosine similarities (B×D inputs)."""
     s = F.normalize(student, dim=1)
@@ -147,12 +212,22 @@ def relation_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
     return F.mse_loss((s @ s.T)[off], (t @ t.T)[off])
 
 
-def sample_batch(
-    cache: CropCache, ids: np.ndarray, config: DistillConfig, rng: np.random.Generator
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """B clips (B×T×C×h×w maps, a random view per frame) and their teacher vectors (B×D)."""
+@dataclass
+class Batch:
+    clips: torch.Tensor  # B×T×C×h×w maps, a random view per frame
+    targets: torch.Tensor  # B×D teacher vectors
+    masks: torch.Tensor | None  # B×T×h×w person masks (None when the cache has none)
+    mask_weights: torch.Tensor | None  # B×T: 1 where the frame is the clean view and its mask usable
+
+
+def sample_batch(cache: CropCache, ids: np.ndarray, config: DistillConfig, rng: np.random.Generator) -> Batch:
+    """B clips and their teacher vectors (and person masks where the cache has them).
+
+    A mask is only true of the clean view (view 0): the augmented views were cropped and flipped
+    when cached, so their frames get no mask weight.
+    """
     chosen = rng.choice(ids, size=min(config.batch_size, len(ids)), replace=False)
-    clips, targets = [], []
+    clips, targets, masks, weights = [], [], [], []
     for i in chosen:
         maps, teacher = cache.maps[i], cache.teacher[i]
         count = teacher.shape[0]
@@ -165,7 +240,15 @@ def sample_batch(
         clips.append(maps[views, frames].astype(np.float32))
         target = teacher[frames].mean(axis=0)
         targets.append(target / max(float(np.linalg.norm(target)), 1e-12))
-    return torch.from_numpy(np.stack(clips)), torch.from_numpy(np.stack(targets))
+        if cache.masks:
+            masks.append(cache.masks[i][frames].astype(np.float32))
+            weights.append(((views == 0) & cache.reliable[i][frames]).astype(np.float32))
+    return Batch(
+        torch.from_numpy(np.stack(clips)),
+        torch.from_numpy(np.stack(targets)),
+        torch.from_numpy(np.stack(masks)) if masks else None,
+        torch.from_numpy(np.stack(weights)) if weights else None,
+    )
 
 
 @dataclass
@@ -204,12 +287,16 @@ def distill(
     log(f"held-out tracklets ({len(held)}) before training: relation {start_relation:.4f}")
     model.train()
     for step in range(1, config.iterations + 1):
-        clips, targets = sample_batch(cache, train, config, rng)
-        refined, _ = model.rru(clips)
+        batch = sample_batch(cache, train, config, rng)
+        refined, gates = model.rru(batch.clips)
         f = model.temporal(refined)
-        relation = relation_loss(f, targets)
-        cosine = 1 - F.cosine_similarity(projection(f), targets, dim=1).mean()
+        relation = relation_loss(f, batch.targets)
+        cosine = 1 - F.cosine_similarity(projection(f), batch.targets, dim=1).mean()
         loss = config.relation_weight * relation + config.cosine_weight * cosine
+        gate = gap = torch.zeros(())
+        if config.gate_weight > 0 and batch.masks is not None:
+            gate, gap = gate_loss(gates.mean(dim=2), batch.masks, batch.mask_weights, config.gate_margin)
+            loss = loss + config.gate_weight * gate
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -219,17 +306,23 @@ def distill(
                 "step": step,
                 "relation": relation.item(),
                 "cosine": cosine.item(),
+                "gate": gate.item(),
+                "gate_gap": gap.item(),
                 "seconds": time.time() - started,
             }
             history.append(entry)
-            log(f"step {step}/{config.iterations}: relation {entry['relation']:.4f} cosine {entry['cosine']:.4f}")
+            log(
+                f"step {step}/{config.iterations}: relation {entry['relation']:.4f} cosine {entry['cosine']:.4f} "
+                f"gate {entry['gate']:.4f} (person − background gate {entry['gate_gap']:+.3f})"
+            )
     held_relation = held_out_relation(model, cache, held, config)
     log(f"held-out tracklets ({len(held)}) after training: relation {held_relation:.4f}")
     seconds = time.time() - started
     recipe = {
         **teacher.record,
         **provenance,
-        "method": "distillation: relation + projected cosine to the teacher's tracklet vectors; frozen backbone",
+        "method": "distillation: relation + projected cosine to the teacher's tracklet vectors; frozen backbone"
+        + ("; update gates pulled to person masks (background subtraction)" if config.gate_weight > 0 else ""),
         "config": asdict(config),
         "tracklets": len(cache.teacher),
         "crops": cache.crops,
@@ -252,7 +345,7 @@ def held_out_relation(model: ReIDModel, cache: CropCache, held: np.ndarray, conf
     model.eval()
     with torch.no_grad():
         rng = np.random.default_rng([config.seed, 4])
-        clips, targets = sample_batch(cache, held, replace(config, batch_size=len(held)), rng)
-        relation = float(relation_loss(model.temporal(model.rru(clips)[0]), targets))
+        batch = sample_batch(cache, held, replace(config, batch_size=len(held)), rng)
+        relation = float(relation_loss(model.temporal(model.rru(batch.clips)[0]), batch.targets))
     model.train()
     return relation
