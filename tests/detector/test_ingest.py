@@ -131,11 +131,11 @@ def run_cli(*args: str) -> subprocess.Popen:
 
 @pytest.mark.slow
 def test_killed_ingest_resumes_to_the_same_result(clips, tmp_path) -> None:
-    videos = [str(clips["a"]), str(clips["b"])]
-    clean = run_cli("ingest", str(tmp_path / "clean"), *videos, "--min-length", "5")
+    videos = [str(clips["a"]), str(clips["b"])]  # one after the other (--jobs 1): killed in the second
+    clean = run_cli("ingest", str(tmp_path / "clean"), *videos, "--min-length", "5", "--jobs", "1")
     assert clean.wait(timeout=300) == 0
 
-    killed = run_cli("ingest", str(tmp_path / "resumed"), *videos, "--min-length", "5")
+    killed = run_cli("ingest", str(tmp_path / "resumed"), *videos, "--min-length", "5", "--jobs", "1")
     deadline = time.monotonic() + 240
     db = tmp_path / "resumed" / "workspace.sqlite"
     while time.monotonic() < deadline:  # kill once the first video is in, early in the second
@@ -151,7 +151,7 @@ def test_killed_ingest_resumes_to_the_same_result(clips, tmp_path) -> None:
     with Workspace(tmp_path / "resumed") as ws:
         assert ws.get_meta("ingest_progress:2") != ""  # the second video was left unfinished
 
-    resumed = run_cli("ingest", str(tmp_path / "resumed"), *videos, "--min-length", "5")
+    resumed = run_cli("ingest", str(tmp_path / "resumed"), *videos, "--min-length", "5", "--jobs", "1")
     assert resumed.wait(timeout=300) == 0
     with Workspace(tmp_path / "clean") as a, Workspace(tmp_path / "resumed") as b:
         assert snapshot(b) == snapshot(a)
