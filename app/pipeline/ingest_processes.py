@@ -29,25 +29,12 @@ def default_jobs(videos: int) -> int:
     return max(1, min(videos, available_cores()))
 
 
-def _worker(
-    index: int,
-    location: str | Path,
-    video: Path,
-    camera: str | None,
-    detector: DetectorParams,
-    params: TrackletParams,
-    start_time: float | None,
-    events,
-) -> None:
+def _worker(index: int, events, *task: object) -> None:
+    """A child process: ``ingest_one_video(*task)``, its progress and outcome sent on ``events``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides; it terminates us on Ctrl-C
     try:
         outcome = ingest_one_video(
-            location,
-            video,
-            camera,
-            detector,
-            params,
-            start_time,
+            *task,  # the arguments of ingest_one_video, in its order
             progress=lambda path, done, total: events.put(("progress", index, (str(path), done, total))),
         )
         events.put(("done", index, outcome))
@@ -109,7 +96,7 @@ def ingest_in_processes(
             while waiting and len(running) < jobs:
                 index, video = waiting.pop(0)
                 start = (start_times or {}).get(video)
-                args = (index, location, video, camera, detector, tracklet_params, start, events)
+                args = (index, events, location, video, camera, detector, tracklet_params, start)
                 running[index] = context.Process(target=_worker, args=args, daemon=True)
                 running[index].start()
             try:
