@@ -14,8 +14,9 @@ class StoreBase:
     """The connection and paths the store parts (mixins of ``Workspace``) work on."""
 
     db: sqlite_utils.Database
-    folder: Path
-    path: Path
+    folder: Path  # this machine's folder for what derives from the database (vector index, ONNX models)
+    path: Path  # what messages name
+    location: str | Path  # what ``open_workspace`` opens again (a child process, another thread)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

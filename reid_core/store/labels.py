@@ -23,6 +23,8 @@ LOG_COLUMNS = ("at", "action", "query_tracklet_id", "match_tracklet_id", "verdic
 
 
 class LabelStore(StoreBase):
+    verdict_log_ddl = VERDICT_LOG  # PostgreSQL's own types: ``postgres_schema.PG_VERDICT_LOG``
+
     # -- verdicts -------------------------------------------------------------------------
     def record_verdict(
         self, query_id: int, match_id: int, verdict: str, similarity: float | None, model_id: str | None
@@ -45,7 +47,7 @@ class LabelStore(StoreBase):
 
     def log_label_event(self, action: str, **fields: Any) -> None:
         """Append to the verdict history (never rewritten: undo is logged as an event of its own)."""
-        self.db.execute(VERDICT_LOG)
+        self.db.execute(self.verdict_log_ddl)
         row = {"at": time.time(), "action": action, **fields}
         names = [c for c in LOG_COLUMNS if c in row]
         self.db.execute(
@@ -55,7 +57,7 @@ class LabelStore(StoreBase):
 
     def label_log(self, tracklet_ids: list[int] | None = None) -> list[dict]:
         """The verdict history in time order; with ``tracklet_ids``, only events on pairs touching them."""
-        if not self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'verdict_log'").fetchone():
+        if "verdict_log" not in self.db.table_names():
             return []
         sql = f"SELECT {', '.join(LOG_COLUMNS)} FROM verdict_log"
         params: list[int] = []
@@ -164,8 +166,8 @@ class LabelStore(StoreBase):
         """Move every tracklet of ``other`` into ``keep`` and delete ``other`` (one transaction)."""
         with self.db.atomic():
             self.db.execute(
-                "INSERT OR IGNORE INTO identity_tracklets (identity_id, tracklet_id) "
-                "SELECT ?, tracklet_id FROM identity_tracklets WHERE identity_id = ?",
+                "INSERT INTO identity_tracklets (identity_id, tracklet_id) "
+                "SELECT ?, tracklet_id FROM identity_tracklets WHERE identity_id = ? ON CONFLICT DO NOTHING",
                 [keep, other],
             )
             self.db.execute("DELETE FROM identity_tracklets WHERE identity_id = ?", [other])

@@ -15,7 +15,6 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -23,20 +22,12 @@ from psycopg.conninfo import conninfo_to_dict
 from reid_core.errors import ResourceError
 from reid_core.store.footage import FootageStore
 from reid_core.store.labels import LabelStore
+from reid_core.store.location import without_password
 from reid_core.store.postgres import PgDatabase
-from reid_core.store.postgres_schema import check_or_create_schema, primary_keys
+from reid_core.store.postgres_schema import PG_VERDICT_LOG, check_or_create_schema, primary_keys
 from reid_core.store.proposals import ProposalStore
 from reid_core.store.schema import WorkspaceError
 from reid_core.store.vectors_db import ModelStore
-
-
-def without_password(url: str) -> str:
-    """The URL as error messages may show it."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def video_lock_key(content_hash: str) -> int:
@@ -56,9 +47,10 @@ class PostgresWorkspace(FootageStore, ModelStore, LabelStore, ProposalStore):
     """Open (or, on an empty database, create) a workspace on a PostgreSQL server. Use as a context manager."""
 
     read_only = False
+    verdict_log_ddl = PG_VERDICT_LOG
 
     def __init__(self, url: str, create: bool = True) -> None:
-        self.url = url
+        self.url = self.location = url
         self.path = without_password(url)  # what messages name
         try:
             connection = psycopg.connect(url, autocommit=True, connect_timeout=30)
