@@ -59,6 +59,11 @@ class StoreBase:
         a single machine's writers, whose transactions already keep it whole: nothing to do here."""
         yield
 
+    def lock_labels(self) -> None:
+        """Until the enclosing transaction ends, no other writer changes verdicts or identities: a rule
+        that reads labels and then writes (confirming joins identities) sees what others committed
+        before it. A SQLite transaction already holds the database's one write lock: nothing to do."""
+
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
         return str(row[0]) if row else default

@@ -31,6 +31,7 @@ class LabelStore(StoreBase):
     ) -> None:
         """One verdict per (query, candidate) pair: the latest replaces an earlier one."""
         with self.db.atomic():
+            self.lock_labels()
             self.db.execute(
                 "DELETE FROM matches WHERE query_tracklet_id = ? AND match_tracklet_id = ?", [query_id, match_id]
             )
@@ -75,6 +76,7 @@ class LabelStore(StoreBase):
     def restore_labels(self, snapshot: dict[str, list[tuple]]) -> None:
         """Make the label tables exactly what ``label_snapshot`` returned (one transaction)."""
         with self.db.atomic():
+            self.lock_labels()
             for table in LABEL_TABLES:
                 self.db.execute(f"DELETE FROM {table}")
             for table in reversed(LABEL_TABLES):  # parents first
@@ -140,6 +142,7 @@ class LabelStore(StoreBase):
     def new_identity(self, tracklet_ids: list[int], name: str | None = None) -> int:
         """A new identity holding these tracklets, named ``Person <id>`` unless a name is given."""
         with self.db.atomic():
+            self.lock_labels()
             identity_id = int(self.db["identities"].insert({"name": name or "", "created_at": time.time()}).last_pk)
             if not name:
                 self.db["identities"].update(identity_id, {"name": f"Person {identity_id}"})
@@ -165,6 +168,7 @@ class LabelStore(StoreBase):
     def fold_identity(self, keep: int, other: int) -> None:
         """Move every tracklet of ``other`` into ``keep`` and delete ``other`` (one transaction)."""
         with self.db.atomic():
+            self.lock_labels()
             self.db.execute(
                 "INSERT INTO identity_tracklets (identity_id, tracklet_id) "
                 "SELECT ?, tracklet_id FROM identity_tracklets WHERE identity_id = ? ON CONFLICT DO NOTHING",

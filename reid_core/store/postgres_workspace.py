@@ -35,6 +35,9 @@ def video_lock_key(content_hash: str) -> int:
     return int.from_bytes(hashlib.sha256(b"rru-reid video " + content_hash.encode()).digest()[:8], "big", signed=True)
 
 
+LABELS_LOCK = video_lock_key("labels")  # transaction advisory lock: one writer of verdicts and identities at a time
+
+
 def cache_folder(url: str) -> Path:
     """The local folder for what this machine derives from the workspace on that server."""
     info = conninfo_to_dict(url)
@@ -70,6 +73,11 @@ class PostgresWorkspace(FootageStore, ModelStore, LabelStore, ProposalStore):
         get the same row (the unique name waits for the other's transaction, then reads its row)."""
         self.db.execute("INSERT INTO cameras (name) VALUES (?) ON CONFLICT (name) DO NOTHING", [name])
         return int(self.db.execute("SELECT id FROM cameras WHERE name = ?", [name]).fetchone()[0])
+
+    def lock_labels(self) -> None:
+        """Several analysts on one case: their label changes take turns (a transaction-level lock,
+        dropped at commit), so two confirmations at once cannot put one tracklet in two identities."""
+        self.db.execute("SELECT pg_advisory_xact_lock(?)", [LABELS_LOCK])
 
     @contextmanager
     def claim_video(self, content_hash: str) -> Iterator[None]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from app.cli import build_parser, main
 from app.gui.main_window import MainWindow
-from app.pipeline.identities import CONFIRMED, REJECTED, create_identity, merge_identities
+from app.pipeline.identities import CONFIRMED, REJECTED, confirm_match, create_identity, merge_identities
 from detector.video import cut_clip
 from reid_core.workspace import open_workspace
 from resources import DEMO_VIDEO
@@ -103,6 +104,26 @@ def test_identity_edits_on_postgresql(postgres_server: PostgresServer, case: tup
         assert merge_identities(ws, first, second) == first
         assert sorted(ws.identity_members(first)) == sorted([a, b, c]) and ws.identity_names() == [(first, "A")]
         assert [(e["action"], e["identity_id"]) for e in ws.label_log()] == [("merge", first)]  # the verdict log
+
+
+def test_two_analysts_confirming_at_once_build_one_identity(
+    postgres_server: PostgresServer, case: tuple[Path, str]
+) -> None:
+    """A confirms (a, b) and B confirms (b, c) at the same moment: B's rule waits for A's transaction,
+    then finds b's identity and joins c to it (without the labels lock b would be in two identities)."""
+    url = copy_database(postgres_server, case[1])
+    with open_workspace(url, create=False) as first, open_workspace(url, create=False) as second:
+        a, b, c = [t.id for t in first.tracklets()[:3]]
+        joined: list[int] = []
+        with first.transaction():
+            mine = confirm_match(first, a, b)  # not committed yet
+            other = threading.Thread(target=lambda: joined.append(confirm_match(second, b, c)))
+            other.start()
+            other.join(timeout=1.0)
+            assert other.is_alive(), "the second analyst's confirmation waits for the first one's"
+        other.join(timeout=30)
+        assert joined == [mine]
+        assert [first.identity_of(t) for t in (a, b, c)] == [mine] * 3 and len(first.identity_names()) == 1
 
 
 def test_gui_parses_a_postgresql_url() -> None:
