@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QFrame,
+    QInputDialog,
     QLabel,
     QMessageBox,
     QScrollArea,
@@ -177,6 +178,7 @@ class MainWindow(ReviewDesk):
         files = self.menuBar().addMenu("&File")
         action(files, "New workspace…", lambda: self._choose_workspace(create=True), "Ctrl+N")
         action(files, "Open workspace…", lambda: self._choose_workspace(create=False), "Ctrl+O")
+        action(files, "Open shared database…", self._choose_database)
         action(files, "Add videos…", self._choose_videos, "Ctrl+I")
         action(files, "Export case…", lambda: self.identities.export_selected())
         action(files, "Reload the workspace", self.reload, "F5")  # what other analysts stored meanwhile
@@ -200,6 +202,16 @@ class MainWindow(ReviewDesk):
         folder = QFileDialog.getExistingDirectory(self, "Workspace folder (new or existing)")
         if folder:
             self.open_workspace(Path(folder), create=create)
+
+    def _choose_database(self) -> None:
+        url, ok = QInputDialog.getText(
+            self, "Shared workspace", "PostgreSQL database of the case (postgresql://user@host:port/database):"
+        )
+        if ok and url.strip():
+            if not is_database_url(url.strip()):
+                show_error(self, f"{url.strip()}: not a postgresql:// URL")
+                return
+            self.open_workspace(url.strip(), create=False)
 
     def open_workspace(self, location: str | Path, create: bool = True) -> bool:
         """Open a workspace folder, or a PostgreSQL one by its ``postgresql://`` URL (shared by analysts)."""

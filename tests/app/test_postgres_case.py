@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from app.cli import build_parser, main
 from app.gui.main_window import MainWindow
@@ -180,8 +180,15 @@ def test_two_analysts_review_one_postgresql_case_in_the_window(
     monkeypatch.setenv("REID_CACHE_DIR", str(tmp_path / "cache"))
     url = copy_database(postgres_server, case[1])
     first, second = analysts
-    for window in analysts:
-        assert window.open_workspace(url, create=False)
+    assert first.open_workspace(url, create=False)  # as `reid gui URL` does
+    monkeypatch.setattr(QInputDialog, "getText", lambda *_: (str(tmp_path), True))  # File > Open shared database
+    second._choose_database()
+    error = second.findChild(QMessageBox, "user error")
+    assert error is not None and error.text() == f"{tmp_path}: not a postgresql:// URL" and second.workspace is None
+    error.close()
+    monkeypatch.setattr(QInputDialog, "getText", lambda *_: (f" {url} ", True))
+    second._choose_database()
+    assert second.workspace is not None and second.workspace.location == url
     with open_workspace(url, create=False) as reader:
         tracklets = reader.tracklet_count()
     assert first.windowTitle() == f"RRU re-ID: {url}"
