@@ -173,9 +173,9 @@ def _people(args: argparse.Namespace) -> int:
     from app.pipeline.people import propose_people, set_views_overlap
     from app.pipeline.people_grouping import GroupingOptions
     from app.pipeline.routes import route_json
-    from reid_core.workspace import Workspace, WorkspaceError
+    from reid_core.workspace import WorkspaceError, open_workspace
 
-    with Workspace(args.workspace, create=False) as workspace:
+    with open_workspace(args.workspace, create=False) as workspace:
         for pair, overlap in [(p, True) for p in args.views_overlap] + [(p, False) for p in args.views_apart]:
             set_views_overlap(workspace, pair[0], pair[1], overlap)
         if args.route is not None:
@@ -212,7 +212,19 @@ def _people(args: argparse.Namespace) -> int:
     return 0
 
 
+def _needs_folder(args: argparse.Namespace) -> None:
+    """Training writes checkpoints and runs into the workspace folder; a server has none to share (yet)."""
+    from reid_core.errors import UserError
+    from reid_core.store.location import is_database_url, without_password
+
+    if is_database_url(args.workspace):
+        raise UserError(
+            f"{without_password(args.workspace)}: {args.command} needs a workspace folder (not yet on PostgreSQL)"
+        )
+
+
 def _retrain(args: argparse.Namespace) -> int:
+    _needs_folder(args)
     from app.pipeline.events import ModelReady, emit
     from app.pipeline.retrain import retrain_workspace
     from training.cli import parse_overrides
@@ -241,6 +253,7 @@ def _retrain(args: argparse.Namespace) -> int:
 
 
 def _adapt(args: argparse.Namespace) -> int:
+    _needs_folder(args)
     from dataclasses import replace
 
     from app.pipeline.events import ModelReady, emit
@@ -380,7 +393,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     query.add_argument("--json", action="store_true", help="print JSON instead of a table")
     query.set_defaults(run=_query)
     people = commands.add_parser("people", help="group all tracklets of all cameras into proposed people")
-    people.add_argument("workspace", type=Path)
+    people.add_argument("workspace", type=workspace_location, help="workspace folder or postgresql:// URL")
     people.add_argument(
         "--threshold", type=similarity, help="lowest average cosine similarity inside a person (default 0.89)"
     )
@@ -406,7 +419,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         ("adapt", "adapt the model to the workspace's own tracks, without labels; refused if its self-check drops"),
     ):
         retrain = commands.add_parser(name, help=help_text)
-        retrain.add_argument("workspace", type=Path)
+        retrain.add_argument("workspace", type=workspace_location, help="workspace folder (not yet a URL)")
         retrain.add_argument("--start-from", type=Path, help="checkpoint to start from (default: the active model)")
         if name == "finetune":
             retrain.add_argument("--config", default="finetune.yaml", help="YAML file or a training/configs name")
@@ -430,7 +443,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
             commands.add_parser(name, help=summary)  # listed by --help; parsed for real when named
 
     gui = commands.add_parser("gui", help="open the desktop app")
-    gui.add_argument("workspace", type=Path, nargs="?", help="workspace folder to open")
+    gui.add_argument("workspace", type=workspace_location, nargs="?", help="workspace folder or postgresql:// URL")
     gui.set_defaults(run=_gui)
 
     demo = commands.add_parser("demo", help="open the app on a demo workspace built from the shipped footage")

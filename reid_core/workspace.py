@@ -45,7 +45,7 @@ class Workspace(FootageStore, ModelStore, LabelStore, ProposalStore):
     """Open (or create) a workspace folder. Use as a context manager to close it."""
 
     def __init__(self, folder: str | Path, create: bool = True) -> None:
-        self.folder = Path(folder)
+        self.folder = self.location = Path(folder)
         self.path = self.folder / DB_NAME
         if not self.path.exists():
             if not create:

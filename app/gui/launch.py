@@ -25,12 +25,12 @@ def open_demo(window: MainWindow, folder: Path) -> None:
         )
 
 
-def run_gui(workspace: Path | None = None, demo: bool = False) -> int:
+def run_gui(workspace: str | Path | None = None, demo: bool = False) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     window = MainWindow()
     install_error_dialogs(window)
     if demo:
-        open_demo(window, workspace or Path("demo_workspace"))
+        open_demo(window, Path(workspace or "demo_workspace"))
     elif workspace is not None:
         window.open_workspace(workspace)
     window.show()

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QFrame,
+    QInputDialog,
     QLabel,
     QMessageBox,
     QScrollArea,
@@ -46,7 +47,8 @@ from app.pipeline.query import Match, model_choices, set_active_model
 from app.pipeline.review_history import ReviewHistory
 from app.pipeline.settings import load_settings, save_settings
 from reid_core.errors import UserError
-from reid_core.workspace import Workspace
+from reid_core.store.location import is_database_url
+from reid_core.workspace import Workspace, open_workspace
 
 VIDEO_FILTER = "Videos (*.mp4 *.avi *.mov *.mkv *.m4v *.mpg);;All files (*)"
 
@@ -176,8 +178,10 @@ class MainWindow(ReviewDesk):
         files = self.menuBar().addMenu("&File")
         action(files, "New workspace…", lambda: self._choose_workspace(create=True), "Ctrl+N")
         action(files, "Open workspace…", lambda: self._choose_workspace(create=False), "Ctrl+O")
+        action(files, "Open shared database…", self._choose_database)
         action(files, "Add videos…", self._choose_videos, "Ctrl+I")
         action(files, "Export case…", lambda: self.identities.export_selected())
+        action(files, "Reload the workspace", self.reload, "F5")  # what other analysts stored meanwhile
         files.addSeparator()
         action(files, "Quit", self.close, "Ctrl+Q")
         self._build_review_menu()
@@ -199,10 +203,21 @@ class MainWindow(ReviewDesk):
         if folder:
             self.open_workspace(Path(folder), create=create)
 
-    def open_workspace(self, folder: Path, create: bool = True) -> bool:
+    def _choose_database(self) -> None:
+        url, ok = QInputDialog.getText(
+            self, "Shared workspace", "PostgreSQL database of the case (postgresql://user@host:port/database):"
+        )
+        if ok and url.strip():
+            if not is_database_url(url.strip()):
+                show_error(self, f"{url.strip()}: not a postgresql:// URL")
+                return
+            self.open_workspace(url.strip(), create=False)
+
+    def open_workspace(self, location: str | Path, create: bool = True) -> bool:
+        """Open a workspace folder, or a PostgreSQL one by its ``postgresql://`` URL (shared by analysts)."""
         try:
-            workspace = Workspace(folder, create=create)
-        except (UserError, OSError) as exc:  # not a workspace, newer schema, read-only or missing folder
+            workspace = open_workspace(location, create=create)
+        except (UserError, OSError) as exc:  # not a workspace, newer schema, read-only, missing folder, no server
             error = user_error(exc)
             if error is None:
                 raise
@@ -211,7 +226,7 @@ class MainWindow(ReviewDesk):
         self.close_workspace()
         self.workspace = workspace
         self.history.clear()
-        self.setWindowTitle(f"RRU re-ID: {folder}")
+        self.setWindowTitle(f"RRU re-ID: {workspace.path if is_database_url(location) else location}")
         self.matches.set_workspace(workspace)
         self.identities.set_workspace(workspace)
         self.people.set_workspace(workspace)
@@ -282,6 +297,13 @@ class MainWindow(ReviewDesk):
         self.identities.refresh()
         self._refresh_models()
 
+    def reload(self) -> None:
+        """Show what others wrote to a shared (PostgreSQL) workspace meanwhile: videos, tracklets,
+        identities, people and the current query's matches with their verdicts."""
+        self.refresh()
+        self.people.refresh()
+        self.matches.refresh()
+
     def _add_player(self, video: dict, camera: str) -> None:
         assert self.workspace is not None
         params = json.loads(video["params"] or "{}")
@@ -347,9 +369,8 @@ class MainWindow(ReviewDesk):
     def _queue(self, entries: list[tuple[Path, str, float]]) -> None:
         assert self.workspace is not None
         settings = load_settings(self.workspace)
-        folder = self.workspace.folder
         for path, camera, start in entries:
-            args = ingest_args(folder, path, camera, start, settings)
+            args = ingest_args(self.workspace.location, path, camera, start, settings)
             self.jobs.submit(Job(f"ingest {Path(path).name} ({camera})", args, key=str(Path(path).resolve())))
         self._queue_embed()
 
@@ -360,7 +381,7 @@ class MainWindow(ReviewDesk):
         assert self.workspace is not None
         settings = load_settings(self.workspace)
         for checkpoint in backlog.embed_checkpoints(self.workspace, settings):
-            args = embed_args(self.workspace.folder, checkpoint, settings)
+            args = embed_args(self.workspace.location, checkpoint, settings)
             self.jobs.submit(Job(f"embed with {checkpoint.stem}", args, key=f"embed:{checkpoint}"))
 
     def resume(self) -> None:
@@ -452,7 +473,7 @@ class MainWindow(ReviewDesk):
     def start_retrain(self, epochs: int, extra: list[str] | None = None) -> None:
         assert self.workspace is not None
         settings = load_settings(self.workspace)
-        args = finetune_args(self.workspace.folder, epochs, settings, extra)
+        args = finetune_args(self.workspace.location, epochs, settings, extra)
         job = Job("retrain on confirmed identities", args, key="retrain", exclusive=True)
         dialog = self.retrain_dialog
         if not self.jobs.submit(job):

@@ -169,7 +169,7 @@ class MatchesPanel(QWidget):
         """Ask the worker thread for the matches; the table fills when they arrive."""
         if self.workspace is None or self.query is None:
             return
-        self.pending = self.runner.submit(self.workspace.folder, [self.query.id], self.options())
+        self.pending = self.runner.submit(self.workspace.location, [self.query.id], self.options())
         self.heading.setText(f"Tracklet #{self.query.id}: searching…")
 
     def _show_failure(self, number: int, message: str) -> None:

@@ -69,10 +69,10 @@ class PeopleRunner(QObject):
     def running(self) -> bool:
         return self.jobs.busy
 
-    def start(self, folder: Path, options: GroupingOptions) -> bool:
+    def start(self, location: str | Path, options: GroupingOptions) -> bool:
         if self.running:
             return False
-        self.jobs.submit(Job("group people", people_args(folder, options)))
+        self.jobs.submit(Job("group people", people_args(location, options)))
         return True
 
     def cancel(self) -> None:
@@ -269,7 +269,7 @@ class PeoplePanel(QWidget):
         self.refresh()
 
     def start_grouping(self) -> bool:
-        if self.workspace is None or not self.runner.start(self.workspace.folder, self.options):
+        if self.workspace is None or not self.runner.start(self.workspace.location, self.options):
             return False
         self.group_button.setEnabled(False)
         self.cancel_button.setEnabled(True)

@@ -1,12 +1,12 @@
 """Queries off the GUI thread: one worker thread, newest request wins, results delivered in steps.
 
 What a request computes is ``app.pipeline.matches.matches_for``; this module only threads it.
-Each request runs in a ``QThreadPool`` of one thread with its own SQLite connection (a connection
-must not cross threads); the vector index it opens is kept for the next request, since mapping it
-is what makes a million-tracklet query fast. A request that is no longer the newest when its turn
-comes is skipped, so clicking through people never queues up seconds of stale work. Results come
-back as Qt signals (queued to the GUI thread): the ranked rows first, then thumbnails in small
-batches, so the table fills at once and the pictures follow.
+Each request runs in a ``QThreadPool`` of one thread with its own connection to the workspace (SQLite
+or PostgreSQL; a connection must not cross threads); the vector index it opens is kept for the next
+request, since mapping it is what makes a million-tracklet query fast. A request that is no longer
+the newest when its turn comes is skipped, so clicking through people never queues up seconds of
+stale work. Results come back as Qt signals (queued to the GUI thread): the ranked rows first, then
+thumbnails in small batches, so the table fills at once and the pictures follow.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from app.pipeline.matches import matches_for, thumbnail_batches
 from app.pipeline.query import QueryOptions
 from reid_core.store.vector_index import VectorIndex
-from reid_core.workspace import Workspace, WorkspaceError
+from reid_core.workspace import WorkspaceError, open_workspace
 
 
 @dataclass
 class QueryRequest:
     number: int
-    folder: Path
+    location: str | Path  # the workspace's folder or postgresql:// URL
     tracklet_ids: list[int]
     options: QueryOptions
 
@@ -49,10 +49,10 @@ class QueryRunner(QObject):
         self.pool.setMaxThreadCount(1)
         self.state = _State()
 
-    def submit(self, folder: Path, tracklet_ids: list[int], options: QueryOptions) -> int:
+    def submit(self, location: str | Path, tracklet_ids: list[int], options: QueryOptions) -> int:
         """Queue a query; returns its number (the signals carry it, older numbers are stale)."""
         self.state.newest += 1
-        request = QueryRequest(self.state.newest, folder, list(tracklet_ids), options)
+        request = QueryRequest(self.state.newest, location, list(tracklet_ids), options)
         self.pool.start(_QueryJob(self, request))
         return request.number
 
@@ -76,7 +76,7 @@ class _QueryJob(QRunnable):
             return
         request, state = self.request, self.runner.state
         try:
-            with Workspace(request.folder, create=False) as workspace:
+            with open_workspace(request.location, create=False) as workspace:
                 found = matches_for(workspace, request.tracklet_ids, request.options, state.indexes)
                 if found.not_ready:
                     self.runner.failed.emit(request.number, found.not_ready)

@@ -16,26 +16,28 @@ from app.pipeline.settings import AppSettings
 MODEL_MAKERS = ("finetune", "adapt")  # commands that add a model to the workspace
 
 
-def ingest_args(folder: Path, video: Path, camera: str, start_time: float, settings: AppSettings) -> list[str]:
+def ingest_args(workspace: str | Path, video: Path, camera: str, start_time: float, settings: AppSettings) -> list[str]:
     """Ingest one video as ``camera``, its first frame at ``start_time`` (s), with the workspace's settings."""
     return [
-        "ingest", str(folder), str(video), "--camera", camera, "--start-time", str(start_time),
+        "ingest", str(workspace), str(video), "--camera", camera, "--start-time", str(start_time),
         "--stride", str(settings.frame_stride), "--detector", settings.detector,
     ]  # fmt: skip
 
 
-def embed_args(folder: Path, checkpoint: Path, settings: AppSettings) -> list[str]:
+def embed_args(workspace: str | Path, checkpoint: Path, settings: AppSettings) -> list[str]:
     """Embed every tracklet ``checkpoint`` has not embedded yet."""
-    return ["embed", str(folder), "--model", str(checkpoint), "--device", settings.device]
+    return ["embed", str(workspace), "--model", str(checkpoint), "--device", settings.device]
 
 
-def finetune_args(folder: Path, epochs: int, settings: AppSettings, extra: list[str] | None = None) -> list[str]:
+def finetune_args(
+    workspace: str | Path, epochs: int, settings: AppSettings, extra: list[str] | None = None
+) -> list[str]:
     """Fine-tune on the confirmed identities, then embed the workspace with the new model and make it active.
     ``extra``: further finetune options (tests pass ``--set`` overrides)."""
-    return ["finetune", str(folder), "--embed", "--epochs", str(epochs), "--device", settings.device, *(extra or [])]
+    return ["finetune", str(workspace), "--embed", "--epochs", str(epochs), "--device", settings.device, *(extra or [])]
 
 
-def people_args(folder: Path, options: GroupingOptions) -> list[str]:
+def people_args(workspace: str | Path, options: GroupingOptions) -> list[str]:
     """Group all tracklets into proposed people with ``options``."""
-    args = ["people", str(folder), "--threshold", str(options.threshold), "--handover", str(options.handover_s)]
+    args = ["people", str(workspace), "--threshold", str(options.threshold), "--handover", str(options.handover_s)]
     return args + ([] if options.time_constraints else ["--no-time-constraints"])

@@ -52,11 +52,11 @@ class ReviewHistory:
         if not self.undo_steps:
             return None
         step = self.undo_steps[-1]
-        self._check_unchanged(workspace, step.after)
-        self.undo_steps.pop()
         with workspace.transaction():
+            self._check_unchanged(workspace, step.after)
             workspace.restore_labels(step.before)
             workspace.log_label_event("undo", note=step.description, **step.pair())
+        self.undo_steps.pop()
         self.redo_steps.append(step)
         return step.description
 
@@ -64,16 +64,18 @@ class ReviewHistory:
         if not self.redo_steps:
             return None
         step = self.redo_steps[-1]
-        self._check_unchanged(workspace, step.before)
-        self.redo_steps.pop()
         with workspace.transaction():
+            self._check_unchanged(workspace, step.before)
             workspace.restore_labels(step.after)
             workspace.log_label_event("redo", note=step.description, **step.pair())
+        self.redo_steps.pop()
         self.undo_steps.append(step)
         return step.description
 
     def _check_unchanged(self, workspace: Workspace, expected: Snapshot) -> None:
-        """Refuse to undo over labels written by someone else since (another window, the CLI)."""
+        """Refuse to undo over labels written by someone else since (another window, the CLI, another
+        analyst); inside the undo's transaction, after the labels lock, so no one writes in between."""
+        workspace.lock_labels()
         if workspace.label_snapshot() != expected:
             self.clear()
             raise WorkspaceError(f"{workspace.path}: labels were changed outside this window; undo history cleared")

@@ -14,8 +14,9 @@ class StoreBase:
     """The connection and paths the store parts (mixins of ``Workspace``) work on."""
 
     db: sqlite_utils.Database
-    folder: Path
-    path: Path
+    folder: Path  # this machine's folder for what derives from the database (vector index, ONNX models)
+    path: Path  # what messages name
+    location: str | Path  # what ``open_workspace`` opens again (a child process, another thread)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -57,6 +58,11 @@ class StoreBase:
         """Inside, no other writer works on the video with this content hash. A SQLite workspace has
         a single machine's writers, whose transactions already keep it whole: nothing to do here."""
         yield
+
+    def lock_labels(self) -> None:
+        """Until the enclosing transaction ends, no other writer changes verdicts or identities: a rule
+        that reads labels and then writes (confirming joins identities) sees what others committed
+        before it. A SQLite transaction already holds the database's one write lock: nothing to do."""
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()

@@ -23,12 +23,15 @@ LOG_COLUMNS = ("at", "action", "query_tracklet_id", "match_tracklet_id", "verdic
 
 
 class LabelStore(StoreBase):
+    verdict_log_ddl = VERDICT_LOG  # PostgreSQL's own types: ``postgres_schema.PG_VERDICT_LOG``
+
     # -- verdicts -------------------------------------------------------------------------
     def record_verdict(
         self, query_id: int, match_id: int, verdict: str, similarity: float | None, model_id: str | None
     ) -> None:
         """One verdict per (query, candidate) pair: the latest replaces an earlier one."""
         with self.db.atomic():
+            self.lock_labels()
             self.db.execute(
                 "DELETE FROM matches WHERE query_tracklet_id = ? AND match_tracklet_id = ?", [query_id, match_id]
             )
@@ -45,7 +48,7 @@ class LabelStore(StoreBase):
 
     def log_label_event(self, action: str, **fields: Any) -> None:
         """Append to the verdict history (never rewritten: undo is logged as an event of its own)."""
-        self.db.execute(VERDICT_LOG)
+        self.db.execute(self.verdict_log_ddl)
         row = {"at": time.time(), "action": action, **fields}
         names = [c for c in LOG_COLUMNS if c in row]
         self.db.execute(
@@ -55,7 +58,7 @@ class LabelStore(StoreBase):
 
     def label_log(self, tracklet_ids: list[int] | None = None) -> list[dict]:
         """The verdict history in time order; with ``tracklet_ids``, only events on pairs touching them."""
-        if not self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'verdict_log'").fetchone():
+        if "verdict_log" not in self.db.table_names():
             return []
         sql = f"SELECT {', '.join(LOG_COLUMNS)} FROM verdict_log"
         params: list[int] = []
@@ -73,6 +76,7 @@ class LabelStore(StoreBase):
     def restore_labels(self, snapshot: dict[str, list[tuple]]) -> None:
         """Make the label tables exactly what ``label_snapshot`` returned (one transaction)."""
         with self.db.atomic():
+            self.lock_labels()
             for table in LABEL_TABLES:
                 self.db.execute(f"DELETE FROM {table}")
             for table in reversed(LABEL_TABLES):  # parents first
@@ -138,6 +142,7 @@ class LabelStore(StoreBase):
     def new_identity(self, tracklet_ids: list[int], name: str | None = None) -> int:
         """A new identity holding these tracklets, named ``Person <id>`` unless a name is given."""
         with self.db.atomic():
+            self.lock_labels()
             identity_id = int(self.db["identities"].insert({"name": name or "", "created_at": time.time()}).last_pk)
             if not name:
                 self.db["identities"].update(identity_id, {"name": f"Person {identity_id}"})
@@ -163,9 +168,10 @@ class LabelStore(StoreBase):
     def fold_identity(self, keep: int, other: int) -> None:
         """Move every tracklet of ``other`` into ``keep`` and delete ``other`` (one transaction)."""
         with self.db.atomic():
+            self.lock_labels()
             self.db.execute(
-                "INSERT OR IGNORE INTO identity_tracklets (identity_id, tracklet_id) "
-                "SELECT ?, tracklet_id FROM identity_tracklets WHERE identity_id = ?",
+                "INSERT INTO identity_tracklets (identity_id, tracklet_id) "
+                "SELECT ?, tracklet_id FROM identity_tracklets WHERE identity_id = ? ON CONFLICT DO NOTHING",
                 [keep, other],
             )
             self.db.execute("DELETE FROM identity_tracklets WHERE identity_id = ?", [other])

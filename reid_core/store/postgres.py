@@ -85,13 +85,16 @@ class PgTable:
         self.db.conn.run(sql, list(row.values()))
         return Inserted(tuple(row[k] for k in self.pk) if isinstance(self.pk, tuple) else row[self.pk])
 
-    def insert_all(self, rows: Iterable[dict], batch_size: int = 10_000) -> None:
+    def insert_all(
+        self, rows: Iterable[dict], batch_size: int = 10_000, pk: object = None, ignore: bool = False
+    ) -> None:
+        """Insert rows; ``ignore``: a row whose key is already there is left out (``pk`` is the table's anyway)."""
         rows = list(rows)
         if not rows:
             return
         columns = list(rows[0])
         self.db.conn.executemany(
-            _insert_sql(self.name, columns, "?"),
+            _insert_sql(self.name, columns, "?") + (" ON CONFLICT DO NOTHING" if ignore else ""),
             [[row[c] for c in columns] for row in rows],
         )
         if self.pk == "id" and "id" in columns:  # explicit ids: move the identity past them

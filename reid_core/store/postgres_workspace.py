@@ -15,7 +15,6 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -23,25 +22,20 @@ from psycopg.conninfo import conninfo_to_dict
 from reid_core.errors import ResourceError
 from reid_core.store.footage import FootageStore
 from reid_core.store.labels import LabelStore
+from reid_core.store.location import without_password
 from reid_core.store.postgres import PgDatabase
-from reid_core.store.postgres_schema import check_or_create_schema, primary_keys
+from reid_core.store.postgres_schema import PG_VERDICT_LOG, check_or_create_schema, primary_keys
 from reid_core.store.proposals import ProposalStore
 from reid_core.store.schema import WorkspaceError
 from reid_core.store.vectors_db import ModelStore
 
 
-def without_password(url: str) -> str:
-    """The URL as error messages may show it."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def video_lock_key(content_hash: str) -> int:
     """The 64-bit advisory lock key of a video (a collision only makes two videos wait for each other)."""
     return int.from_bytes(hashlib.sha256(b"rru-reid video " + content_hash.encode()).digest()[:8], "big", signed=True)
+
+
+LABELS_LOCK = video_lock_key("labels")  # transaction advisory lock: one writer of verdicts and identities at a time
 
 
 def cache_folder(url: str) -> Path:
@@ -56,9 +50,10 @@ class PostgresWorkspace(FootageStore, ModelStore, LabelStore, ProposalStore):
     """Open (or, on an empty database, create) a workspace on a PostgreSQL server. Use as a context manager."""
 
     read_only = False
+    verdict_log_ddl = PG_VERDICT_LOG
 
     def __init__(self, url: str, create: bool = True) -> None:
-        self.url = url
+        self.url = self.location = url
         self.path = without_password(url)  # what messages name
         try:
             connection = psycopg.connect(url, autocommit=True, connect_timeout=30)
@@ -78,6 +73,11 @@ class PostgresWorkspace(FootageStore, ModelStore, LabelStore, ProposalStore):
         get the same row (the unique name waits for the other's transaction, then reads its row)."""
         self.db.execute("INSERT INTO cameras (name) VALUES (?) ON CONFLICT (name) DO NOTHING", [name])
         return int(self.db.execute("SELECT id FROM cameras WHERE name = ?", [name]).fetchone()[0])
+
+    def lock_labels(self) -> None:
+        """Several analysts on one case: their label changes take turns (a transaction-level lock,
+        dropped at commit), so two confirmations at once cannot put one tracklet in two identities."""
+        self.db.execute("SELECT pg_advisory_xact_lock(?)", [LABELS_LOCK])
 
     @contextmanager
     def claim_video(self, content_hash: str) -> Iterator[None]:
