@@ -8,19 +8,25 @@ Part 2, several videos at once: ``ingest_in_processes`` (one process per video, 
   cores/videos threads) vs one video alone (one process, every core), frames/s of all videos
   together (process start and detector loading included in both) and the ratio.
 Part 3, quality on the labelled check set ``bench/labels/vtest_halves.json`` (vtest.avi cut into
-  a left and a right camera, stride 2): each runtime ingests both halves; a tracklet counts for a
-  labelled person when its boxes overlap one of that person's labelled tracklets (taken from the
-  ``ultralytics`` run, the settings the labels were made with) by mean IoU ≥ 0.5 over ≥ 60 % of
-  its frames. Printed: the share of labelled (camera, person) pairs that get a tracklet, and
-  tracklets per found pair (fragmentation: lower is better).
-Run: python bench/bench_ingest.py [--frames 300] [--runtimes ultralytics,onnxruntime,openvino] [--parts 1,2,3]
+  a left and a right camera, stride 2): each runtime ingests both halves. The labelled tracklets'
+  boxes come from the ``ultralytics`` run (the settings the labels were made with). A labelled
+  (camera, person) pair is found when one tracklet's box overlaps one of its labelled tracklets by
+  IoU ≥ 0.5 on ≥ 60 % of that labelled tracklet's frames (tracklet boxes interpolated between their
+  frames, so other frame strides compare). Printed: the share of pairs found, and tracklets per found
+  pair (those covering ≥ 20 % of one of its labelled tracklets; fragmentation: lower is better).
+Part 4, detection stride against tracklet quality: the default runtime ingests both labelled halves
+  whole at each of --strides; printed per stride: the video's frames consumed per second (both halves,
+  detector loading included), and part 3's quality figures against the same reference.
+Run: python bench/bench_ingest.py [--frames 300] [--runtimes ultralytics,onnxruntime,openvino] [--parts 1,2,3,4]
      [--stride 2]  (part 1's ingest at a frame stride: also prints the video's frames consumed per second)
+     [--strides 1,2,3]  (part 4)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -107,24 +113,36 @@ def _tracklet_boxes(folder: Path):
             yield row.camera, boxes, (row.camera, row.start_frame, row.end_frame)
 
 
-def overlap(a: dict[int, np.ndarray], b: dict[int, np.ndarray]) -> float:
-    """Mean IoU over the common frames, or 0 when they share under 60 % of ``a``'s frames."""
-    common = sorted(set(a) & set(b))
-    if len(common) < 0.6 * len(a):
-        return 0.0
-    x, y = np.stack([a[f] for f in common]), np.stack([b[f] for f in common])
+def _iou(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     inter = np.clip(np.minimum(x[:, 2], y[:, 2]) - np.maximum(x[:, 0], y[:, 0]), 0, None) * np.clip(
         np.minimum(x[:, 3], y[:, 3]) - np.maximum(x[:, 1], y[:, 1]), 0, None
     )
     area = lambda r: (r[:, 2] - r[:, 0]) * (r[:, 3] - r[:, 1])  # noqa: E731
-    return float((inter / np.maximum(area(x) + area(y) - inter, 1e-9)).mean())
+    return inter / np.maximum(area(x) + area(y) - inter, 1e-9)
 
 
-def ingest_halves(runtime: str, work: Path, labels: dict) -> Path:
-    folder = work / f"halves_{runtime}"
+def label_cover(label: dict[int, np.ndarray], tracklet: dict[int, np.ndarray]) -> float:
+    """Share of a labelled tracklet's frames that ``tracklet`` spans with a box overlapping the label's by
+    IoU ≥ 0.5 (``tracklet``'s boxes interpolated between its frames, so tracklets taken at another frame
+    stride compare, and one that runs on past the labelled stretch is not held against it)."""
+    known = np.array(sorted(tracklet))
+    frames = np.array(sorted(label))
+    inside = (frames >= known[0]) & (frames <= known[-1])
+    if not inside.any():
+        return 0.0
+    corners = np.stack([tracklet[f] for f in known])
+    at = frames[inside]
+    x = np.stack([label[f] for f in at])
+    y = np.stack([np.interp(at, known, corners[:, i]) for i in range(4)], axis=1)
+    return float((_iou(x, y) >= 0.5).sum() / len(frames))
+
+
+def ingest_halves(runtime: str, work: Path, labels: dict, stride: int | None = None) -> Path:
+    """Both labelled halves into one workspace, at the labels' own stride unless ``stride`` is given."""
+    folder = work / (f"halves_{runtime}" if stride is None else f"halves_{runtime}_stride{stride}")
     with Workspace(folder) as ws:
         for video in labels["videos"]:
-            params = TrackletParams(frame_stride=video["stride"])
+            params = TrackletParams(frame_stride=stride or video["stride"])
             ingest_videos(
                 ws, [video_path(video, work, SHARED)], camera=video["camera"], tracklet_params=params,
                 detector=DetectorParams(runtime=runtime),
@@ -132,30 +150,58 @@ def ingest_halves(runtime: str, work: Path, labels: dict) -> Path:
     return folder
 
 
-def quality(runtimes: list[str], work: Path) -> None:
-    labels = json.loads(LABELS.read_text())
-    pairs = {(e["camera"], e["person"]) for e in labels["tracklets"]}
-    reference = labelled_boxes(ingest_halves("ultralytics", work, labels), labels)
+def reference_tracklets(work: Path, labels: dict) -> dict[tuple[str, int], list[dict[int, np.ndarray]]]:
+    """The labelled tracklets' boxes, from an ``ultralytics`` run with the settings the labels were made with."""
+    folder = work / "halves_ultralytics"
+    reference = labelled_boxes(folder if folder.exists() else ingest_halves("ultralytics", work, labels), labels)
     missing = len(labels["tracklets"]) - sum(len(v) for v in reference.values())
-    print(f"part 3: {LABELS.name}: {len(labels['tracklets'])} labelled tracklets, {len(pairs)} (camera, person) pairs")
     if missing:
         print(f"  the ultralytics run misses {missing} labelled tracklets (labels made with other versions?)")
+    return reference
+
+
+def match_labelled(folder: Path, reference: dict, pairs: int) -> tuple[int, str, float]:
+    """(tracklets, 'found/pairs', tracklets per found pair) of ``folder`` against the labelled tracklets.
+
+    A (camera, person) pair is found when one tracklet covers ≥ 60 % of one of its labelled tracklets'
+    frames; its tracklets are those covering ≥ 20 % of one of them (fragmentation: lower is better)."""
+    tracklets = list(_tracklet_boxes(folder))
+    found, pieces = 0, 0
+    for (camera, _), labelled in reference.items():
+        covers = [max(label_cover(label, boxes) for label in labelled) for cam, boxes, _ in tracklets if cam == camera]
+        if max(covers, default=0.0) >= 0.6:
+            found += 1
+            pieces += sum(c >= 0.2 for c in covers)
+    return len(tracklets), f"{found}/{pairs}", pieces / max(found, 1)
+
+
+def quality(runtimes: list[str], work: Path) -> None:
+    labels = json.loads(LABELS.read_text())
+    pairs = len({(e["camera"], e["person"]) for e in labels["tracklets"]})
+    print(f"part 3: {LABELS.name}: {len(labels['tracklets'])} labelled tracklets, {pairs} (camera, person) pairs")
+    reference = reference_tracklets(work, labels)
     print(f"{'runtime':<14}{'tracklets':>10}{'pairs found':>13}{'tracklets/pair':>16}")
     for runtime in runtimes:
         folder = work / "halves_ultralytics" if runtime == "ultralytics" else ingest_halves(runtime, work, labels)
-        matched: dict[tuple[str, int], int] = {}
-        total = 0
-        for camera, boxes, _ in _tracklet_boxes(folder):
-            total += 1
-            scores = {
-                pair: max(overlap(boxes, ref) for ref in refs) for pair, refs in reference.items() if pair[0] == camera
-            }
-            best = max(scores, key=scores.get, default=None)
-            if best is not None and scores[best] >= 0.5:
-                matched[best] = matched.get(best, 0) + 1
-        found = len(matched)
-        per_pair = sum(matched.values()) / max(found, 1)
-        print(f"{runtime:<14}{total:>10}{f'{found}/{len(pairs)}':>13}{per_pair:>16.2f}")
+        total, found, per_pair = match_labelled(folder, reference, pairs)
+        print(f"{runtime:<14}{total:>10}{found:>13}{per_pair:>16.2f}")
+
+
+def stride_quality(strides: list[int], work: Path) -> None:
+    labels = json.loads(LABELS.read_text())
+    pairs = len({(e["camera"], e["person"]) for e in labels["tracklets"]})
+    runtime = DetectorParams().runtime
+    print(f"part 4: {LABELS.name} ingested whole at each stride ({runtime}); reference: the labels' stride-2 run")
+    reference = reference_tracklets(work, labels)
+    frames = sum(probe_video(video_path(v, work, SHARED)).frame_count for v in labels["videos"])
+    print(f"{'stride':<8}{'video frames/s':>15}{'tracklets':>10}{'pairs found':>13}{'tracklets/pair':>16}")
+    for stride in strides:
+        shutil.rmtree(work / f"halves_{runtime}_stride{stride}", ignore_errors=True)  # timed from scratch
+        started = time.perf_counter()
+        folder = ingest_halves(runtime, work, labels, stride)
+        seconds = time.perf_counter() - started
+        total, found, per_pair = match_labelled(folder, reference, pairs)
+        print(f"{stride:<8}{frames / seconds:>15.2f}{total:>10}{found:>13}{per_pair:>16.2f}")
 
 
 def main() -> None:
@@ -167,6 +213,7 @@ def main() -> None:
     parser.add_argument("--parts", default="1,2,3", help="which parts to run")
     parser.add_argument("--work", type=Path, help="keep part 3's workspaces here")
     parser.add_argument("--stride", type=int, default=1, help="part 1's ingest processes every n-th frame")
+    parser.add_argument("--strides", default="1,2,3", help="part 4's strides")
     args = parser.parse_args()
     runtimes = args.runtimes.split(",")
     threads = available_cores()
@@ -180,6 +227,8 @@ def main() -> None:
             several_videos(args.video, args.frames or 300, DetectorParams().runtime, Path(tmp), args.videos)
         if "3" in parts:
             quality(runtimes, args.work or Path(tmp))
+        if "4" in parts:
+            stride_quality([int(n) for n in args.strides.split(",")], args.work or Path(tmp))
 
 
 if __name__ == "__main__":
