@@ -126,3 +126,26 @@ def identity_name_of(workspace: Workspace, identity_id: int | None) -> str | Non
 def identity_of(workspace: Workspace, tracklet_id: int | None) -> int | None:
     """The identity a tracklet was confirmed into (None: none, or no tracklet)."""
     return workspace.identity_of(tracklet_id) if tracklet_id is not None else None
+
+
+def camera_names(workspace: Workspace) -> list[str]:
+    """Every camera's name, sorted: the matches panel's camera filter."""
+    return sorted(workspace.cameras().values())
+
+
+@dataclass(frozen=True)
+class QueryCard:
+    """The query the matches panel shows above its table: the tracklet and its thumbnail JPEG."""
+
+    tracklet: TrackletRow
+    thumbnail: bytes | None = field(repr=False)  # the middle crop; None when the tracklet has no crop
+
+
+def query_card(workspace: Workspace, tracklet_id: int) -> QueryCard:
+    """The tracklet and its thumbnail (raises ``WorkspaceError`` for an unknown id)."""
+    return QueryCard(workspace.tracklet(int(tracklet_id)), workspace.thumbnail(int(tracklet_id)))
+
+
+def tracklet_list_page(workspace: Workspace, after_id: int, limit: int) -> list[TrackletRow]:
+    """The next ``limit`` tracklets by id after ``after_id``: what the tracklet list fetches as it scrolls."""
+    return workspace.tracklet_page(after_id, limit)

@@ -13,10 +13,13 @@ import pytest
 
 from app.pipeline.display import (
     STRIP_CROPS,
+    camera_names,
     footage_counts,
     identity_name_of,
     identity_of,
     new_camera_feeds,
+    query_card,
+    tracklet_list_page,
     tracklet_place,
     tracklet_strip,
 )
@@ -113,3 +116,19 @@ def test_identity_lookups_name_what_was_confirmed(footage: Path) -> None:
         identity = confirm_match(ws, 1, 3)
         assert identity_of(ws, 1) == identity == identity_of(ws, 3)
         assert identity_name_of(ws, identity) == ws.identity_names()[0][1]
+
+
+def test_the_matches_panel_reads_camera_names_and_the_query_card(footage: Path) -> None:
+    with Workspace(footage, create=False) as ws:
+        assert camera_names(ws) == ["east", "west"]
+        card = query_card(ws, 1)
+        assert card.tracklet.id == 1 and card.tracklet.camera == "east"
+        middle = cv2.imdecode(np.frombuffer(card.thumbnail, np.uint8), cv2.IMREAD_COLOR)
+        assert middle.shape == (32, 16, 3) and abs(int(middle.mean()) - 10 * (CROPS // 2)) <= 3  # the middle crop
+
+
+def test_the_tracklet_list_pages_by_id(footage: Path) -> None:
+    with Workspace(footage, create=False) as ws:
+        assert [t.id for t in tracklet_list_page(ws, 0, 2)] == [1, 2]
+        assert [t.id for t in tracklet_list_page(ws, 2, 2)] == [3]
+        assert tracklet_list_page(ws, 3, 2) == []
