@@ -24,6 +24,7 @@ from app.pipeline.display import (
     tracklet_strip,
 )
 from app.pipeline.identities import confirm_match
+from app.pipeline.people_rows import people_rows, person_members, person_picture
 from detector.video import cut_clip
 from reid_core.workspace import Workspace, WorkspaceError
 from resources import DEMO_VIDEO
@@ -132,3 +133,16 @@ def test_the_tracklet_list_pages_by_id(footage: Path) -> None:
         assert [t.id for t in tracklet_list_page(ws, 0, 2)] == [1, 2]
         assert [t.id for t in tracklet_list_page(ws, 2, 2)] == [3]
         assert tracklet_list_page(ws, 3, 2) == []
+
+
+def test_the_people_panel_reads_people_their_picture_and_members_most_doubtful_first(footage: Path) -> None:
+    with Workspace(footage, create=False) as ws:
+        ws.replace_proposals([[(1, 0.9), (3, 0.6)], [(2, 1.0)]], [0.7, 1.0], MODEL)
+        people = people_rows(ws)
+        assert [(p.tracklets, p.cameras) for p in people] == [(2, ("east", "west")), (1, ("east",))]
+        first = people[0].id
+        assert person_picture(ws, first) == ws.thumbnail(1)  # its most confident member
+        members = person_members(ws, first)
+        assert [(m.tracklet.id, m.confidence) for m in members] == [(3, 0.6), (1, 0.9)]
+        assert members[0].cells() == ("3", "west", "0.1–1.0", "0.60") and members[0].thumbnail == ws.thumbnail(3)
+        assert person_picture(ws, 99) is None and person_members(ws, 99) == []
