@@ -4,6 +4,7 @@ JPEG crops and gate maps. No detector, no Qt: these run in well under a second."
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -146,3 +147,31 @@ def test_the_people_panel_reads_people_their_picture_and_members_most_doubtful_f
         assert [(m.tracklet.id, m.confidence) for m in members] == [(3, 0.6), (1, 0.9)]
         assert members[0].cells() == ("3", "west", "0.1–1.0", "0.60") and members[0].thumbnail == ws.thumbnail(3)
         assert person_picture(ws, 99) is None and person_members(ws, 99) == []
+
+
+GUI = Path(__file__).resolve().parents[2] / "app" / "gui"
+STORE_CALLS_ALLOWED = {"close"}  # the window closes the workspace it opened; everything it shows is read above
+
+
+def _store_calls(source: str) -> list[str]:
+    """``workspace.<method>(…)`` and ``….workspace.<method>(…)`` calls, and ``.execute(`` (SQL), in a module."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        owner = node.func.value
+        named = owner.id if isinstance(owner, ast.Name) else owner.attr if isinstance(owner, ast.Attribute) else ""
+        if (named == "workspace" and node.func.attr not in STORE_CALLS_ALLOWED) or node.func.attr == "execute":
+            found.append(f"line {node.lineno}: {ast.unparse(node.func)}")
+    return found
+
+
+def test_the_widgets_read_nothing_from_the_store_themselves() -> None:
+    assert _store_calls("x = self.workspace.videos()\nworkspace.tracklet(3)\ndb.execute('SELECT 1')") == [
+        "line 1: self.workspace.videos", "line 2: workspace.tracklet", "line 3: db.execute"
+    ]
+    # screenshots.py drives the window for the README's pictures (a tool, not a widget)
+    modules = [p for p in sorted(GUI.glob("*.py")) if p.name != "screenshots.py"]
+    assert len(modules) > 20
+    calls = {p.name: _store_calls(p.read_text()) for p in modules}
+    assert {name: found for name, found in calls.items() if found} == {}
