@@ -30,6 +30,8 @@ from reid_core.store.schema import (
 )
 from reid_core.store.vectors_db import ModelStore
 
+LOCK_WAIT_S = 30.0  # how long a statement waits for another program's write lock before failing in one line
+
 __all__ = [
     "APP_ID",
     "DB_NAME",
@@ -67,7 +69,7 @@ class Workspace(FootageStore, ModelStore, LabelStore, ProposalStore):
         """The database, or on read-only media (where SQLite cannot create the WAL's shared-memory
         file) the same file opened immutable: searching works, writing fails in one line."""
         self.read_only = False
-        connection = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+        connection = sqlite3.connect(str(self.path), timeout=LOCK_WAIT_S, isolation_level=None)
         try:
             connection.execute("SELECT count(*) FROM sqlite_master").fetchone()  # opens the file (and its WAL)
             return connection
@@ -76,7 +78,7 @@ class Workspace(FootageStore, ModelStore, LabelStore, ProposalStore):
             if not self.path.is_file() or os.access(self.folder, os.W_OK):
                 raise
         self.read_only = True
-        return sqlite3.connect(f"{self.path.as_uri()}?immutable=1", uri=True, timeout=30, isolation_level=None)
+        return sqlite3.connect(f"{self.path.as_uri()}?immutable=1", uri=True, timeout=LOCK_WAIT_S, isolation_level=None)
 
     def __enter__(self) -> Workspace:
         return self

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication
 from app.gui.error_dialog import install_error_dialogs
 from app.gui.main_window import MainWindow
 from app.pipeline.demo import DEMO_FPS, DEMO_VIEWS, demo_footage
+from app.pipeline.display import footage_counts
 
 
 def open_demo(window: MainWindow, folder: Path) -> None:
@@ -17,7 +18,7 @@ def open_demo(window: MainWindow, folder: Path) -> None:
     clips = demo_footage(folder / "footage")
     window.open_workspace(folder)
     assert window.workspace is not None
-    if not window.workspace.videos() and not window.pending_videos():
+    if not footage_counts(window.workspace).videos and not window.pending_videos():
         starts = [first / DEMO_FPS for _, first, _ in DEMO_VIEWS]  # the views' times in the source footage
         window.add_videos(list(clips.values()), cameras=list(clips), start_times=starts)
         window.statusBar().showMessage(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -40,6 +39,7 @@ from app.gui.tracklet_table import TrackletTableModel
 from app.pipeline import backlog
 from app.pipeline.backlog import PendingVideo
 from app.pipeline.commands import MODEL_MAKERS, embed_args, finetune_args, ingest_args
+from app.pipeline.display import CameraFeed, footage_counts, new_camera_feeds, tracklet_place
 from app.pipeline.embed import missing_per_model
 from app.pipeline.events import Event, VideoOutcome
 from app.pipeline.identities import identities
@@ -232,8 +232,8 @@ class MainWindow(ReviewDesk):
         self.people.set_workspace(workspace)
         self.refresh()
         self.statusBar().showMessage(
-            f"{workspace.tracklet_count()} tracklets. Click a person in a video, or Ctrl+L to pick a tracklet; "
-            "F1 lists the review keys."
+            f"{footage_counts(workspace).tracklets} tracklets. Click a person in a video, or Ctrl+L to pick a "
+            "tracklet; F1 lists the review keys."
         )
         pending = self.pending_videos()
         if (pending or self._unembedded()) and backlog.take_resume_request(workspace):
@@ -288,10 +288,8 @@ class MainWindow(ReviewDesk):
         """Re-read what background jobs may have added: players, tracklets, models, identities."""
         if self.workspace is None:
             return
-        cameras = self.workspace.cameras()
-        for video in self.workspace.videos():
-            if video["id"] not in self.players and Path(video["path"]).is_file():
-                self._add_player(video, cameras[video["camera_id"]])
+        for feed in new_camera_feeds(self.workspace, self.players):
+            self._add_player(feed)
         self.tracklets.set_workspace(self.workspace)  # first page now, the rest as the list scrolls
         self.matches.update_cameras()
         self.identities.refresh()
@@ -304,13 +302,10 @@ class MainWindow(ReviewDesk):
         self.people.refresh()
         self.matches.refresh()
 
-    def _add_player(self, video: dict, camera: str) -> None:
-        assert self.workspace is not None
-        params = json.loads(video["params"] or "{}")
-        info = {**video, "name": Path(video["path"]).name, "stride": params.get("tracklets", {}).get("frame_stride", 1)}
-        player = CameraPlayer(camera, info, self.workspace.boxes_by_frame(video["id"]))
+    def _add_player(self, feed: CameraFeed) -> None:
+        player = CameraPlayer(feed.camera, feed.video, feed.boxes)
         player.person_clicked.connect(self.select_tracklet)
-        self.players[video["id"]] = player
+        self.players[feed.video_id] = player
         self.players_grid.add(player)
 
     def _refresh_models(self) -> None:
@@ -409,12 +404,7 @@ class MainWindow(ReviewDesk):
         elif not ok and error != "cancelled":  # the job's own one-line errors, as the CLI printed them
             show_error(self, "\n".join(line.removeprefix("error: ") for line in error.splitlines()))
         if not self.jobs.busy:
-            # not counts(): that also counts every box, crop and embedding (seconds at a million tracklets)
-            tracklets, videos = self.workspace.tracklet_count(), len(self.workspace.videos())
-            self.statusBar().showMessage(
-                f"Ready: {tracklets} tracklets in {videos} videos. "
-                "Click a person in a video (or pick a tracklet) to see matches from the other cameras."
-            )
+            self.statusBar().showMessage(footage_counts(self.workspace).ready_message())
 
     # -- search and review ----------------------------------------------------------------
     def select_tracklet(self, tracklet_id: int, frame: int | None = None) -> None:
@@ -423,10 +413,10 @@ class MainWindow(ReviewDesk):
         if self.workspace is None:
             return
         self.matches.set_query(int(tracklet_id))
-        tracklet = self.workspace.tracklet(int(tracklet_id))
-        player = self.players.get(tracklet.video_id)
+        place = tracklet_place(self.workspace, tracklet_id)
+        player = self.players.get(place.video_id)
         if player is not None and (frame is not None or tracklet_id not in player.view.highlight):
-            player.show_tracklet(tracklet.id, tracklet.start_frame if frame is None else frame)
+            player.show_tracklet(place.tracklet_id, place.start_frame if frame is None else frame)
 
     def open_match(self, match: Match) -> MatchDialog | None:
         if self.workspace is None or self.matches.query is None or self.matches.model_id is None:
@@ -436,10 +426,10 @@ class MainWindow(ReviewDesk):
         self.match_dialog = MatchDialog(self.workspace, self.matches.query, match, self.matches.model_id, self)
         self.match_dialog.verdict.connect(lambda verdict: self.record_verdict(match, verdict))
         self.match_dialog.show()
-        candidate = self.workspace.tracklet(match.tracklet_id)
+        candidate = tracklet_place(self.workspace, match.tracklet_id)
         player = self.players.get(candidate.video_id)
         if player is not None:
-            player.show_tracklet(candidate.id, candidate.start_frame)
+            player.show_tracklet(candidate.tracklet_id, candidate.start_frame)
         return self.match_dialog
 
     def group_people(self) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
@@ -19,48 +18,37 @@ from PySide6.QtWidgets import (
 
 from app.gui.images import rgb_to_qimage
 from app.pipeline.clock import format_span
-from app.pipeline.embed import decode_crops
+from app.pipeline.display import TrackletStripRows, tracklet_strip
 from app.pipeline.identities import CONFIRMED, REJECTED
-from app.pipeline.overlay import colour_map, colour_scale, normalise_maps, overlay_heatmap
+from app.pipeline.overlay import colour_map, colour_scale, overlay_heatmap
 from app.pipeline.query import Match
 from reid_core.workspace import TrackletRow, Workspace
 
-CROPS_SHOWN = 8
 CROP_HEIGHT = 160
 
 
 class TrackletStrip(QWidget):
-    """Evenly spaced crops of one tracklet, each with its own gate heatmap."""
+    """Evenly spaced crops of one tracklet, each with its own gate heatmap (read by ``tracklet_strip``)."""
 
-    def __init__(self, workspace: Workspace, tracklet: TrackletRow, model_id: str, title: str) -> None:
+    def __init__(self, strip: TrackletStripRows, title: str) -> None:
         super().__init__()
-        crops = workspace.crops(tracklet.id)
-        picks = np.linspace(0, len(crops) - 1, min(CROPS_SHOWN, len(crops))).round().astype(int) if crops else []
-        chosen = [crops[i] for i in picks]
-        self.images = decode_crops(chosen)
-        stored = workspace.gate_maps(tracklet.id, model_id)
-        self.heat: list[np.ndarray | None] = [None] * len(chosen)
-        self.gate_range: tuple[float, float] | None = None  # raw gate values, before the stretch to [0, 1]
-        if stored is not None:
-            frames, maps = stored
-            self.gate_range = (float(maps.min()), float(maps.max()))
-            maps = normalise_maps(maps)
-            index = {f: i for i, f in enumerate(frames)}
-            self.heat = [maps[index[f]] if f in index else None for f, _ in chosen]
-        self.labels = [QLabel() for _ in chosen]
+        tracklet, self.strip = strip.tracklet, strip
+        self.images, self.heat = strip.images, strip.heat
+        self.gate_range = strip.gate_range  # raw gate values, before the stretch to [0, 1]
+        self.labels = [QLabel() for _ in self.images]
         grid = QGridLayout(self)
         gates = "" if self.gate_range is None else " · gate values {:.3f}–{:.3f} stretched to the scale".format(
             *self.gate_range
         )
         self.title = QLabel(f"<b>{title}</b>: tracklet #{tracklet.id}, camera {tracklet.camera}, "
                             f"{format_span(tracklet.start_time, tracklet.end_time)}{gates}")
-        grid.addWidget(self.title, 0, 0, 1, max(len(chosen), 1))
+        grid.addWidget(self.title, 0, 0, 1, max(len(self.images), 1))
         for column, label in enumerate(self.labels):
             grid.addWidget(label, 1, column)
 
     @property
     def has_heatmaps(self) -> bool:
-        return any(h is not None for h in self.heat)
+        return self.strip.has_heatmaps
 
     def render(self, show_heatmap: bool, opacity: float, map_only: bool = False) -> None:
         """Each crop plain, with its gate map blended over it, or the gate map alone (``map_only``)."""
@@ -96,8 +84,8 @@ class MatchDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(f"Match #{match.tracklet_id} for query #{query.id}")
         self.match = match
-        self.query_strip = TrackletStrip(workspace, query, model_id, "Query")
-        self.match_strip = TrackletStrip(workspace, workspace.tracklet(match.tracklet_id), model_id, "Candidate")
+        self.query_strip = TrackletStrip(tracklet_strip(workspace, query.id, model_id), "Query")
+        self.match_strip = TrackletStrip(tracklet_strip(workspace, match.tracklet_id, model_id), "Candidate")
         self.heatmap_box = QCheckBox("Show RRU gate heatmap")
         self.heatmap_box.setChecked(True)
         self.heatmap_box.setEnabled(self.query_strip.has_heatmaps or self.match_strip.has_heatmaps)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.gui.clock_spin import ClockSpinBox
 from app.gui.images import jpeg_to_pixmap
 from app.gui.query_runner import QueryRunner
+from app.pipeline.display import camera_names, query_card
 from app.pipeline.identities import CONFIRMED, REJECTED
 from app.pipeline.matches import COLUMNS, MatchList
 from app.pipeline.query import Match, QueryOptions
@@ -134,7 +135,7 @@ class MatchesPanel(QWidget):
         self.update_cameras()
 
     def update_cameras(self) -> None:
-        names = sorted(self.workspace.cameras().values()) if self.workspace else []
+        names = camera_names(self.workspace) if self.workspace else []
         for name in list(self.camera_boxes):
             if name not in names:
                 self.camera_boxes.pop(name).deleteLater()
@@ -157,11 +158,12 @@ class MatchesPanel(QWidget):
 
     def set_query(self, tracklet_id: int) -> None:
         assert self.workspace is not None
-        self.query = self.workspace.tracklet(tracklet_id)
+        card = query_card(self.workspace, tracklet_id)
+        self.query = card.tracklet
         if not self.use_time.isChecked():  # a window to start from: an hour either side of the query
             self.time_from.setValue(self.query.start_time - 3600)
             self.time_to.setValue(self.query.end_time + 3600)
-        jpeg = self.workspace.thumbnail(tracklet_id)
+        jpeg = card.thumbnail
         self.query_picture.setPixmap(jpeg_to_pixmap(jpeg, THUMB.height()) if jpeg else QPixmap())
         self.refresh()
 

@@ -39,8 +39,10 @@ from app.gui.images import jpeg_to_pixmap
 from app.gui.jobs import Job, JobQueue
 from app.gui.timeline import TimelineWidget, doubt_colour
 from app.pipeline.commands import people_args
+from app.pipeline.display import tracklet_place
 from app.pipeline.people import accept_proposal, merge_proposals, split_off
 from app.pipeline.people_grouping import GroupingOptions
+from app.pipeline.people_rows import people_rows, person_members, person_picture
 from reid_core.store.proposals import ProposalSummary
 from reid_core.workspace import Workspace
 
@@ -114,7 +116,7 @@ class PeopleTableModel(QAbstractTableModel):
 
     def reload(self, workspace: Workspace | None) -> None:
         self.workspace = workspace
-        summaries = workspace.proposal_summaries() if workspace is not None else []
+        summaries = people_rows(workspace) if workspace is not None else []
         self.all = [(p, v, " ".join(map(str, v)).lower()) for p in summaries for v in [_row_values(p)]]
         self.icons.clear()
         self._arrange()
@@ -161,8 +163,7 @@ class PeopleTableModel(QAbstractTableModel):
 
     def _icon(self, proposal_id: int) -> QIcon | None:
         if proposal_id not in self.icons and self.workspace is not None:
-            members = self.workspace.proposal_members(proposal_id)
-            jpeg = self.workspace.thumbnail(max(members, key=lambda t: (members[t], -t))) if members else None
+            jpeg = person_picture(self.workspace, proposal_id)
             self.icons[proposal_id] = QIcon(jpeg_to_pixmap(jpeg, THUMB.height())) if jpeg else QIcon()
         return self.icons.get(proposal_id)
 
@@ -329,27 +330,24 @@ class PeoplePanel(QWidget):
             return
         person = self.model.people[index.row()]
         self.current = person.id
-        confidence = self.workspace.proposal_members(person.id)
-        rows = self.workspace.tracklets_by_id(confidence)
-        self.members = sorted(confidence, key=lambda t: (confidence[t], t))  # most doubtful first
+        members = person_members(self.workspace, person.id)  # most doubtful first
+        self.members = [m.tracklet.id for m in members]
         status = f"accepted as identity {person.identity_id}" if person.identity_id is not None else "proposed"
         self.heading.setText(
             f"<b>Person {person.id}</b> ({status}): {person.tracklets} tracklets in {', '.join(person.cameras)}, "
             f"{person.first_seen:.1f}–{person.last_seen:.1f} s, confidence {person.confidence:.2f}"
         )
-        self.timeline.set_person(list(rows.values()), confidence)
-        self.member_table.setRowCount(len(self.members))
-        for row, tracklet_id in enumerate(self.members):
-            t = rows[tracklet_id]
-            jpeg = self.workspace.thumbnail(tracklet_id)
+        by_id = sorted((m.tracklet for m in members), key=lambda t: t.id)
+        self.timeline.set_person(by_id, {m.tracklet.id: m.confidence for m in members})
+        self.member_table.setRowCount(len(members))
+        for row, member in enumerate(members):
             icon = QTableWidgetItem()
-            if jpeg:
-                icon.setIcon(QIcon(jpeg_to_pixmap(jpeg, THUMB.height())))
+            if member.thumbnail:
+                icon.setIcon(QIcon(jpeg_to_pixmap(member.thumbnail, THUMB.height())))
             self.member_table.setItem(row, 0, icon)
-            values = (str(t.id), t.camera, f"{t.start_time:.1f}–{t.end_time:.1f}", f"{confidence[tracklet_id]:.2f}")
-            for column, value in enumerate(values, 1):
+            for column, value in enumerate(member.cells(), 1):
                 self.member_table.setItem(row, column, QTableWidgetItem(value))
-            self.member_table.item(row, 4).setBackground(doubt_colour(confidence[tracklet_id]))
+            self.member_table.item(row, 4).setBackground(doubt_colour(member.confidence))
         self.member_table.resizeColumnsToContents()
         self.member_table.verticalHeader().setDefaultSectionSize(THUMB.height() + 4)
         if self.members:
@@ -357,8 +355,8 @@ class PeoplePanel(QWidget):
 
     def _play_member(self, row: int, _column: int = 0) -> None:
         if self.workspace is not None and 0 <= row < len(self.members):
-            tracklet = self.workspace.tracklet(self.members[row])
-            self.moment_chosen.emit(tracklet.id, tracklet.start_frame)
+            place = tracklet_place(self.workspace, self.members[row])
+            self.moment_chosen.emit(place.tracklet_id, place.start_frame)
 
     # -- the operator's decisions -------------------------------------------------------------
     def accept_current(self) -> int | None:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QTabWidget
 
 from app.gui.error_dialog import show_error
 from app.gui.shortcuts import REVIEW_SHORTCUTS, HelpDialog
+from app.pipeline.display import identity_name_of, identity_of, tracklet_place
 from app.pipeline.identities import CONFIRMED, REJECTED, confirm_match, identity_verdicts, reject_match
 from app.pipeline.query import Match
 from app.pipeline.review_history import ReviewHistory
@@ -88,7 +89,7 @@ class ReviewDesk(QMainWindow):
                 workspace, f"confirm #{candidate} for #{query}",
                 lambda: confirm_match(workspace, query, candidate, match.similarity, model_id),
             )
-            name = workspace.identity_name(identity)
+            name = identity_name_of(workspace, identity)
             self.statusBar().showMessage(f"Confirmed: #{query} and #{candidate} are {name}")
         else:
             self.history.record(
@@ -151,12 +152,12 @@ class ReviewDesk(QMainWindow):
         match = self.matches.selected_match()
         if self.workspace is None or match is None:
             return
-        candidate = self.workspace.tracklet(match.tracklet_id)
+        candidate = tracklet_place(self.workspace, match.tracklet_id)
         player = self.players.get(candidate.video_id)
         if player is None:
             return
-        if candidate.id not in player.view.highlight:
-            player.show_tracklet(candidate.id, candidate.start_frame)
+        if candidate.tracklet_id not in player.view.highlight:
+            player.show_tracklet(candidate.tracklet_id, candidate.start_frame)
             player.play_button.setChecked(True)
         else:
             player.play_button.setChecked(not player.timer.isActive())
@@ -165,7 +166,7 @@ class ReviewDesk(QMainWindow):
         """Evidence export of the query's identity (else the one selected under Identities)."""
         if self.workspace is None:
             return None
-        identity = self.workspace.identity_of(self.matches.query.id) if self.matches.query is not None else None
+        identity = identity_of(self.workspace, self.matches.query.id if self.matches.query is not None else None)
         chosen = [identity] if identity is not None else self.identities.selected_ids()
         if len(chosen) != 1:
             self.statusBar().showMessage("Nothing to export: confirm a match for the query, or select one identity.")

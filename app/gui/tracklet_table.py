@@ -9,6 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from app.pipeline.clock import format_time
+from app.pipeline.display import tracklet_list_page
 from reid_core.workspace import TrackletRow, Workspace
 
 PAGE = 500
@@ -47,7 +48,7 @@ class TrackletTableModel(QAbstractTableModel):
     def fetchMore(self, parent: Index) -> None:
         if self.workspace is None or parent.isValid():
             return
-        page = self.workspace.tracklet_page(self.rows[-1].id if self.rows else 0, PAGE)
+        page = tracklet_list_page(self.workspace, self.rows[-1].id if self.rows else 0, PAGE)
         self.exhausted = len(page) < PAGE
         if page:
             self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(page) - 1)

@@ -131,7 +131,7 @@ def test_operator_flow_from_footage_to_a_confirmed_identity(window, qtbot, clips
 @pytest.mark.slow
 def test_cancel_mid_ingest_leaves_a_consistent_workspace_that_resumes(window, qtbot, clips, tmp_path) -> None:
     folder = tmp_path / "cancelled"
-    long_clip = cut_clip(tmp_path / "long.avi", 100, 250, DEMO_VIDEO)
+    long_clip = cut_clip(tmp_path / "long.avi", 100, 120, DEMO_VIDEO)  # cancelled at frame 30 of 120
     window.open_workspace(folder)
     seen: list[StepProgress] = []
     window.jobs.progress.connect(lambda job, event: seen.append(event))

@@ -27,6 +27,12 @@ HOLD_LOCK = textwrap.dedent(
     db.execute("ROLLBACK")
     """
 )
+# `reid` itself, waiting 2 s for the lock instead of 30 (reid_core.workspace.LOCK_WAIT_S): the same
+# refusal, without the test sitting idle for half a minute.
+CLI_WITH_SHORT_LOCK_WAIT = (
+    "import sys; import reid_core.workspace as workspace; workspace.LOCK_WAIT_S = 2.0; "
+    "from app.cli import main; sys.exit(main(sys.argv[1:]))"
+)
 
 
 @pytest.mark.slow
@@ -43,7 +49,11 @@ def test_a_locked_workspace_still_searches_and_refuses_writes_in_one_line(base_w
         assert query.returncode == 0, query.stderr[-600:]
         clip = cut_clip(tmp_path / "new.avi", 300, 6, source=DEMO_VIDEO)
         ingest = subprocess.run(
-            _cli(["ingest", workspace, clip, *FAST_INGEST]), capture_output=True, text=True, env=_cli_env(), timeout=300
+            [sys.executable, "-c", CLI_WITH_SHORT_LOCK_WAIT, *map(str, ["ingest", workspace, clip, *FAST_INGEST])],
+            capture_output=True,
+            text=True,
+            env=_cli_env(),
+            timeout=300,
         )
     finally:
         holder.communicate(b"", timeout=30)

@@ -22,7 +22,7 @@ from reid_core.workspace import DB_NAME, Workspace
 from resources import DEMO_VIDEO
 from tests.reliability.cases import _cli_env
 
-FRAMES, STRIDE = 400, 2
+FRAMES, STRIDE = 200, 2  # 100 processed frames: long enough for ten checkpoints, short to run three times
 PARAMS = TrackletParams(min_length=4, frame_stride=STRIDE)
 
 
@@ -46,13 +46,13 @@ def stored_next_frame(workspace: Path) -> int:
     return int(json.loads(row[0])["next_frame"]) if row and row[0] else 0
 
 
-# `reid ingest` itself, with a checkpoint every 20 processed frames instead of 50 so that a checkpoint
+SHORT_CHECKPOINT = 10
+# `reid ingest` itself, with a checkpoint every 10 processed frames instead of 50 so that a checkpoint
 # falls at 90% of this short clip (the kill lands right after it).
 CLI_WITH_SHORT_CHECKPOINTS = (
-    "import sys; import app.pipeline.ingest as ingest; ingest.CHECKPOINT_FRAMES = 20; "
+    f"import sys; import app.pipeline.ingest as ingest; ingest.CHECKPOINT_FRAMES = {SHORT_CHECKPOINT}; "
     "from app.cli import main; sys.exit(main(sys.argv[1:]))"
 )
-SHORT_CHECKPOINT = 20
 
 
 @pytest.mark.slow
@@ -73,9 +73,9 @@ def test_kill_late_in_a_video_then_rerun_processes_only_the_rest(tmp_path) -> No
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
         if (killed / DB_NAME).exists() and stored_next_frame(killed) >= 0.88 * FRAMES:
-            break  # the checkpoint at 90% of the video (frame 359 of 400) is stored
+            break  # the checkpoint at 90% of the video (frame 179 of 200) is stored
         time.sleep(0.1)
-    process.kill()  # at once: the rest of the video (20 processed frames) takes seconds
+    process.kill()  # at once: the rest of the video (10 processed frames) takes seconds
     process.wait()
     assert process.returncode != 0, "the ingest finished before it could be killed"
     resume_at = stored_next_frame(killed)
