@@ -1,5 +1,5 @@
-"""A real full disk (a small tmpfs) during embed and ingest: one error line, nothing stored is lost,
-and a rerun with space finishes the work."""
+"""A real full disk (a small tmpfs) during embed, ingest, train and adapt: one error line, nothing stored
+is lost, and a rerun with space finishes the work."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.reliability.cases import full_disk_outcome, full_disk_problem
+from tests.reliability.full_disk_training import full_disk_training_outcome
 from training.data.synthetic import write_ilidsvid
 
 
@@ -51,3 +52,39 @@ def test_full_disk_during_training_is_one_line_and_exit_3(tmp_path) -> None:
     assert len(errors) == 1 and errors[0].endswith(".pt: disk full (the file was not written)"), errors
     assert "Traceback" not in done.stderr
     assert not [name for name in done.stdout.split() if name.endswith(".tmp")], done.stdout  # no half file left
+
+
+@pytest.mark.slow
+def test_full_disk_during_finetune_keeps_the_workspace_and_a_rerun_finishes(trainable, tmp_path) -> None:
+    """``reid finetune`` on a workspace whose disk has no room for its checkpoint (adapt, three times
+    slower here: in the benchmark; its cleanup when the database cannot open: test_unfinished_runs)."""
+    problem = full_disk_problem()
+    if problem:
+        pytest.skip(problem)
+    outcome = full_disk_training_outcome("finetune", trainable, tmp_path)
+    assert outcome.ok, "\n".join(outcome.problems)
+
+
+@pytest.mark.slow
+def test_a_workspace_on_a_full_disk_is_one_disk_full_line_and_exit_3(base_workspace, tmp_path) -> None:
+    """Opening the database needs room for the index of its write-ahead log: SQLite says only
+    "disk I/O error" (it was reported as "not a usable SQLite database", exit 2, before)."""
+    problem = full_disk_problem()
+    if problem:
+        pytest.skip(problem)
+    mount = tmp_path / "tmpfs"
+    mount.mkdir()
+    database = base_workspace[0] / "workspace.sqlite"
+    size_kib = database.stat().st_size // 1024 + 64
+    people = [sys.executable, "-m", "app.cli", "people", str(mount / "ws")]
+    script = (
+        f"mount -t tmpfs -o size={size_kib}k tmpfs {shlex.quote(str(mount))} && mkdir {shlex.quote(str(mount / 'ws'))}"
+        f" && cp {shlex.quote(str(database))} {shlex.quote(str(mount / 'ws'))}"
+        f" && (dd if=/dev/zero of={shlex.quote(str(mount / 'fill'))} bs=1k count={size_kib} 2>/dev/null; true)"
+        f" && {shlex.join(people)}"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert done.returncode == 3, done.stderr[-800:]
+    assert len(errors) == 1 and "workspace.sqlite: disk full" in errors[0], errors
