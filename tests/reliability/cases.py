@@ -359,6 +359,13 @@ CASES: list[Case] = [
         2,
         "not an RRU+STIM",
     ),
+    Case(
+        "checkpoints",
+        "foreign (OSNet, torchreid's layout)",
+        lambda i: ["embed", W(i), "--model", _osnet_checkpoint(i)],
+        2,
+        "not an RRU+STIM",
+    ),
     Case("checkpoints", "an ONNX graph", lambda i: ["embed", W(i), "--model", DEFAULT_DETECTOR], 2, "not a readable"),
     Case("checkpoints", "pickle payload", lambda i: ["embed", W(i), "--model", i.payloads["pickle"]], 2, "not a"),
     Case("checkpoints", "zip payload", lambda i: ["embed", W(i), "--model", i.payloads["zip"]], 2, "not a readable"),
@@ -497,6 +504,27 @@ def _imagenet_state(inputs: Inputs) -> Path:
 
     path = inputs.folder / "mobilenet_v2_imagenet.pt"
     torch.save(models.mobilenet_v2(weights=None).state_dict(), path)
+    return path
+
+
+def _osnet_checkpoint(inputs: Inputs) -> Path:
+    """A foreign re-ID checkpoint as torchreid saves one (``state_dict``, ``epoch``, ``rank1``,
+    ``optimizer``), with OSNet-x1.0's key names and shapes for its stem, first block and heads."""
+    shapes = {
+        "conv1.conv.weight": (64, 3, 7, 7),
+        "conv1.bn.weight": (64,),
+        "conv1.bn.bias": (64,),
+        "conv2.0.conv1.conv.weight": (64, 64, 1, 1),
+        "conv2.0.conv2a.layers.0.conv1.weight": (64, 64, 1, 1),
+        "conv2.0.gate.fc1.weight": (4, 64, 1, 1),
+        "fc.0.weight": (512, 512),
+        "fc.1.running_mean": (512,),
+        "classifier.weight": (751, 512),
+        "classifier.bias": (751,),
+    }
+    state = {name: torch.randn(shape) for name, shape in shapes.items()}
+    path = inputs.folder / "osnet_x1_0_market.pth.tar"
+    torch.save({"state_dict": state, "epoch": 250, "rank1": 0.94, "optimizer": {}}, path)
     return path
 
 
