@@ -410,6 +410,20 @@ CASES: list[Case] = [
     ),
     Case(
         "detectors",
+        "foreign (ImageNet classifier)",
+        lambda i: ["ingest", W(i), _new_clip(i), "--detector", _imagenet_state(i)],
+        2,
+        "not a usable detector",
+    ),
+    Case(
+        "detectors",
+        "foreign (OSNet re-ID, torchreid's layout)",
+        lambda i: ["ingest", W(i), _new_clip(i), "--detector", _osnet_checkpoint(i)],
+        2,
+        "not a usable detector",
+    ),
+    Case(
+        "detectors",
         "a text file",
         lambda i: ["ingest", W(i), _new_clip(i), "--detector", i.file("d.txt", b"x")],
         2,
@@ -523,7 +537,7 @@ def _osnet_checkpoint(inputs: Inputs) -> Path:
         "classifier.bias": (751,),
     }
     state = {name: torch.randn(shape) for name, shape in shapes.items()}
-    path = inputs.folder / "osnet_x1_0_market.pth.tar"
+    path = inputs.folder / "osnet_x1_0_market.pt"  # torchreid names them .pth.tar; .pt reaches the content checks
     torch.save({"state_dict": state, "epoch": 250, "rank1": 0.94, "optimizer": {}}, path)
     return path
 
