@@ -568,17 +568,20 @@ def unembedded_copy(base: Path, folder: Path) -> Path:
     return workspace
 
 
-def run_on_full_disk(workspace: Path, argv: list[str], spare_kib: int, out: Path) -> tuple[int, list[str], str]:
+def run_on_full_disk(
+    workspace: Path, argv: list[str], spare_kib: int, out: Path, fill: bool = False
+) -> tuple[int, list[str], str]:
     """Run ``reid ARGV`` (``WS`` stands for the workspace) on a copy of ``workspace`` in a tmpfs with
-    ``spare_kib`` free; the workspace as the command left it is copied back to ``out``.
-    Returns (exit code, error lines, all of stderr)."""
+    ``spare_kib`` free (``fill``: then filled up before the command starts); the workspace as the
+    command left it is copied back to ``out``. Returns (exit code, error lines, all of stderr)."""
     used_kib = sum(f.stat().st_size for f in workspace.iterdir()) // 1024 + 1
     mount = out.parent / f"{out.name}-tmpfs"
     mount.mkdir(parents=True)
     args = " ".join(shlex.quote(str(mount / "ws") if a == "WS" else str(a)) for a in argv)
+    filler = f"(dd if=/dev/zero of={shlex.quote(str(mount / 'fill'))} bs=1k 2>/dev/null; true) && " if fill else ""
     script = (
         f"mount -t tmpfs -o size={used_kib + spare_kib}k tmpfs {shlex.quote(str(mount))} && "
-        f"cp -a {shlex.quote(str(workspace))} {shlex.quote(str(mount / 'ws'))} && "
+        f"cp -a {shlex.quote(str(workspace))} {shlex.quote(str(mount / 'ws'))} && {filler}"
         f"{shlex.quote(sys.executable)} -m app.cli {args}; status=$?; "
         f"cp -a {shlex.quote(str(mount / 'ws'))} {shlex.quote(str(out))}; exit $status"
     )

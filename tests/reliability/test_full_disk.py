@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.reliability.cases import full_disk_outcome, full_disk_problem
+from reid_core.workspace import DB_NAME
+from tests.reliability.cases import full_disk_outcome, full_disk_problem, run_on_full_disk
 from tests.reliability.full_disk_training import full_disk_training_outcome
 from training.data.synthetic import write_ilidsvid
 
@@ -72,19 +74,10 @@ def test_a_workspace_on_a_full_disk_is_one_disk_full_line_and_exit_3(base_worksp
     problem = full_disk_problem()
     if problem:
         pytest.skip(problem)
-    mount = tmp_path / "tmpfs"
-    mount.mkdir()
-    database = base_workspace[0] / "workspace.sqlite"
-    size_kib = database.stat().st_size // 1024 + 64
-    people = [sys.executable, "-m", "app.cli", "people", str(mount / "ws")]
-    script = (
-        f"mount -t tmpfs -o size={size_kib}k tmpfs {shlex.quote(str(mount))} && mkdir {shlex.quote(str(mount / 'ws'))}"
-        f" && cp {shlex.quote(str(database))} {shlex.quote(str(mount / 'ws'))}"
-        f" && (dd if=/dev/zero of={shlex.quote(str(mount / 'fill'))} bs=1k count={size_kib} 2>/dev/null; true)"
-        f" && {shlex.join(people)}"
-    )
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    done = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, env=env, timeout=300)
-    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
-    assert done.returncode == 3, done.stderr[-800:]
+    closed = tmp_path / "closed"  # the database alone, as a closed workspace leaves it (no WAL index yet)
+    closed.mkdir()
+    shutil.copyfile(base_workspace[0] / DB_NAME, closed / DB_NAME)
+    code, errors, stderr = run_on_full_disk(closed, ["people", "WS"], 64, tmp_path / "after", fill=True)
+    assert code == 3, stderr[-800:]
     assert len(errors) == 1 and "workspace.sqlite: disk full" in errors[0], errors
+    assert "Traceback" not in stderr
