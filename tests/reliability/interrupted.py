@@ -98,6 +98,7 @@ def _prepare(kind: str, base: Path, folder: Path) -> Interrupted:
     if kind == "people":  # proposals stored by an earlier run must survive the interrupted one
         with contextlib.redirect_stdout(None):
             assert main(["people", str(workspace)]) == 0
+        assert _proposals(workspace)["proposals"] > 0, "nothing stored that the interrupted run could lose"
         return Interrupted(["people", workspace, "--events"], workspace, outputs, lambda _: True)
     if kind == "distill":
         argv = ["distill", workspace, "--teacher", TEACHER, "--out", outputs / "student.pt"]
