@@ -1,12 +1,13 @@
 """Reliability totals: every bad input of the table, a real full disk, and the network traced.
 
 Runs the reliability suite's table (tests/reliability/cases.py) against the real CLI, the full
-disk cases (a small tmpfs, where a mount namespace is allowed), embed killed with SIGKILL at
-3, 6 and 9 s then rerun, adapt and finetune killed with SIGKILL at a random moment (fixed seed) then
-rerun, two ingest processes on one workspace, Ctrl-C in ingest, embed, adapt and finetune, and the
-main commands under strace (where strace runs), and prints per group and in total: cases tried, cases that went
-wrong, tracebacks for bad input, code executions from data files, stored rows lost and network
-attempts. Run: python bench/bench_reliability.py [--skip-trace] [--skip-full-disk]
+disk cases (a small tmpfs, where a mount namespace is allowed: embed, ingest, adapt, finetune),
+embed killed with SIGKILL at 3, 6 and 9 s then rerun, adapt and finetune killed with SIGKILL at a
+random moment (fixed seed) then rerun, two ingest processes on one workspace, Ctrl-C in ingest,
+embed, adapt, finetune, people, train and distill, and the main commands under strace (where
+strace runs), and prints per group and in total: cases tried, cases that went wrong, tracebacks
+for bad input, code executions from data files, stored rows lost and network attempts.
+Run: python bench/bench_reliability.py [--skip-trace] [--skip-full-disk]
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from tests.reliability.cases import (
     run_case,
     two_writers_outcome,
 )
-from tests.reliability.interrupted import COMMANDS, interrupted_outcome
+from tests.reliability.full_disk_training import full_disk_training_outcome
+from tests.reliability.interrupted import COMMANDS, interrupt_problem, interrupted_outcome
 from tests.reliability.killed_training import build_trainable, killed_training_outcome
 from tests.reliability.network_trace import app_commands, strace_problem, traced_commands
 
@@ -81,8 +83,17 @@ def main() -> None:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             trainable = build_trainable(root / "trainable")
         for kind in ("adapt", "finetune"):
+            if problem:
+                notes.append(f"skipped full disk during {kind}: {problem}")
+            else:
+                outcomes.append(full_disk_training_outcome(kind, trainable, root / f"disk-{kind}"))
+        for kind in ("adapt", "finetune"):
             outcomes.append(killed_training_outcome(kind, trainable, root / f"kill-{kind}", seed=19))
         for kind in COMMANDS:
+            reason = interrupt_problem(kind)
+            if reason:
+                notes.append(f"skipped Ctrl-C in {kind}: {reason}")
+                continue
             outcomes.append(interrupted_outcome(kind, trainable, root / f"ctrl-c-{kind}"))
         for o in outcomes:
             row = totals[o.case.group]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,9 +10,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import torch
 
-from reid_core.errors import ResourceError, UserError, one_line, storage_error
+from reid_core.errors import ResourceError, UserError, disk_nearly_full, one_line, storage_error
 
-FULL_DISK_BYTES = 1 << 20  # less free than this after a failed write: the disk is full
 OPTIONAL_SUFFIX = "num_batches_tracked"  # BatchNorm counters: absent from older torchvision checkpoints
 
 
@@ -35,8 +33,11 @@ def save_torch_file(data: Any, path: str | Path) -> Path:
     try:
         torch.save(data, tmp)
         tmp.replace(path)
+    except KeyboardInterrupt:  # Ctrl-C while writing: no half file left behind
+        tmp.unlink(missing_ok=True)
+        raise
     except (OSError, RuntimeError) as exc:
-        full = shutil.disk_usage(path.parent).free < FULL_DISK_BYTES
+        full = disk_nearly_full(path.parent)
         tmp.unlink(missing_ok=True)
         problem = storage_error(exc, path) if isinstance(exc, OSError) else None
         if problem is None and full:

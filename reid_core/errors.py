@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import sqlite3
+from pathlib import Path
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_BAD_INPUT = 2
 EXIT_RESOURCE = 3
+FULL_DISK_BYTES = 1 << 20  # less free than this after a failed write: the disk is full
 EXIT_INTERRUPTED = 130
 
 
@@ -64,6 +67,8 @@ def storage_error(exc: BaseException, where: str | os.PathLike) -> UserError | N
     None when ``exc`` is not one (then it is a bug and keeps its traceback)."""
     if isinstance(exc, sqlite3.DatabaseError):
         text = one_line(exc)
+        if "disk i/o error" in text.lower() and disk_nearly_full(where):  # e.g. no room for the WAL's index
+            return ResourceError(f"{where}: disk full ({text})")
         for words, problem in _SQLITE_PROBLEMS:
             if any(w in text.lower() for w in words):
                 return ResourceError(f"{where}: {problem} ({text})")
@@ -73,3 +78,14 @@ def storage_error(exc: BaseException, where: str | os.PathLike) -> UserError | N
     if isinstance(exc, OSError) and exc.errno in _OS_PROBLEMS:
         return ResourceError(f"{exc.filename or where}: {_OS_PROBLEMS[exc.errno]}")
     return None
+
+
+def disk_nearly_full(where: str | os.PathLike) -> bool:
+    """Whether the file system holding ``where`` (or its nearest existing parent) has almost no room left."""
+    path = Path(where)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        return shutil.disk_usage(path).free < FULL_DISK_BYTES
+    except OSError:
+        return False

@@ -148,9 +148,22 @@ def pool(maps: np.ndarray) -> np.ndarray:
     return OmzReid0287Backbone.pool(torch.from_numpy(maps.astype(np.float32))).numpy().astype(np.float16)
 
 
+def _save_whole(path: Path, **arrays: np.ndarray) -> None:
+    """``np.savez`` to a temporary file renamed into place: an interrupted or failed write never leaves
+    half a cache, which the next run would read."""
+    partial = path.with_name(path.name + ".tmp")
+    try:
+        with open(partial, "wb") as handle:
+            np.savez(handle, **arrays)
+        partial.replace(path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
 def save_cache(cache: CropCache, path: Path) -> None:
     """Plain arrays (no pickle): the maps and teacher vectors of all units, with each unit's length."""
-    np.savez(
+    _save_whole(
         path,
         maps=np.concatenate([m.transpose(1, 0, 2, 3, 4) for m in cache.maps]),
         teacher=np.concatenate(cache.teacher),
@@ -171,7 +184,7 @@ def load_cache(path: Path) -> CropCache:
 
 
 def save_masks(cache: CropCache, path: Path) -> None:
-    np.savez(
+    _save_whole(
         path,
         masks=np.concatenate(cache.masks),
         reliable=np.concatenate(cache.reliable),

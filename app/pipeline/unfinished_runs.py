@@ -4,9 +4,11 @@ While a run works it holds ``training/<name>.unfinished``, a marker file locked 
 (the kernel drops the lock when the process dies, even on kill -9). The marker holds the model
 that was active before the run. It goes away only once the run's model is written, registered
 (and embedded, with ``--embed``). A run that fails or is interrupted discards its own output at
-once; a run that was killed is discarded by the next ``adapt``/``finetune`` on the workspace,
-before it starts: its run folder, its model file (whole or half), its registration and vectors,
-and the active model it set. So a rerun after a kill ends like an uninterrupted run.
+once (where it cannot, on a disk too full to update the database, its marker stays: its error is
+the one reported, and the next run discards it as after a kill); a run that was killed is
+discarded by the next ``adapt``/``finetune`` on the workspace, before it starts: its run folder,
+its model file (whole or half), its registration and vectors, and the active model it set. So a
+rerun after a kill ends like an uninterrupted run.
 """
 
 from __future__ import annotations
@@ -75,7 +77,11 @@ def unfinished_run(folder: Path, name: str, active_before: str | None) -> Iterat
         try:
             yield
         except BaseException:
-            _discard(folder, name, active_before or "")
-            marker.unlink(missing_ok=True)
-            raise
+            try:
+                _discard(folder, name, active_before or "")
+            except Exception:  # e.g. a full disk: the marker stays and the next run discards it
+                pass
+            else:
+                marker.unlink(missing_ok=True)
+            raise  # the run's own error, not the discard's
         marker.unlink()

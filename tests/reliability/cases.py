@@ -359,6 +359,13 @@ CASES: list[Case] = [
         2,
         "not an RRU+STIM",
     ),
+    Case(
+        "checkpoints",
+        "foreign (OSNet, torchreid's layout)",
+        lambda i: ["embed", W(i), "--model", _osnet_checkpoint(i)],
+        2,
+        "not an RRU+STIM",
+    ),
     Case("checkpoints", "an ONNX graph", lambda i: ["embed", W(i), "--model", DEFAULT_DETECTOR], 2, "not a readable"),
     Case("checkpoints", "pickle payload", lambda i: ["embed", W(i), "--model", i.payloads["pickle"]], 2, "not a"),
     Case("checkpoints", "zip payload", lambda i: ["embed", W(i), "--model", i.payloads["zip"]], 2, "not a readable"),
@@ -398,6 +405,20 @@ CASES: list[Case] = [
         "detectors",
         "re-ID checkpoint as detector",
         lambda i: ["ingest", W(i), _new_clip(i), "--detector", DEFAULT_REID_CHECKPOINT],
+        2,
+        "not a usable detector",
+    ),
+    Case(
+        "detectors",
+        "foreign (ImageNet classifier)",
+        lambda i: ["ingest", W(i), _new_clip(i), "--detector", _imagenet_state(i)],
+        2,
+        "not a usable detector",
+    ),
+    Case(
+        "detectors",
+        "foreign (OSNet re-ID, torchreid's layout)",
+        lambda i: ["ingest", W(i), _new_clip(i), "--detector", _osnet_checkpoint(i)],
         2,
         "not a usable detector",
     ),
@@ -500,6 +521,27 @@ def _imagenet_state(inputs: Inputs) -> Path:
     return path
 
 
+def _osnet_checkpoint(inputs: Inputs) -> Path:
+    """A foreign re-ID checkpoint as torchreid saves one (``state_dict``, ``epoch``, ``rank1``,
+    ``optimizer``), with OSNet-x1.0's key names and shapes for its stem, first block and heads."""
+    shapes = {
+        "conv1.conv.weight": (64, 3, 7, 7),
+        "conv1.bn.weight": (64,),
+        "conv1.bn.bias": (64,),
+        "conv2.0.conv1.conv.weight": (64, 64, 1, 1),
+        "conv2.0.conv2a.layers.0.conv1.weight": (64, 64, 1, 1),
+        "conv2.0.gate.fc1.weight": (4, 64, 1, 1),
+        "fc.0.weight": (512, 512),
+        "fc.1.running_mean": (512,),
+        "classifier.weight": (751, 512),
+        "classifier.bias": (751,),
+    }
+    state = {name: torch.randn(shape) for name, shape in shapes.items()}
+    path = inputs.folder / "osnet_x1_0_market.pt"  # torchreid names them .pth.tar; .pt reaches the content checks
+    torch.save({"state_dict": state, "epoch": 250, "rank1": 0.94, "optimizer": {}}, path)
+    return path
+
+
 EXPECTED_CODES = {0, EXIT_BAD_INPUT, EXIT_RESOURCE}
 
 
@@ -526,17 +568,20 @@ def unembedded_copy(base: Path, folder: Path) -> Path:
     return workspace
 
 
-def run_on_full_disk(workspace: Path, argv: list[str], spare_kib: int, out: Path) -> tuple[int, list[str], str]:
+def run_on_full_disk(
+    workspace: Path, argv: list[str], spare_kib: int, out: Path, fill: bool = False
+) -> tuple[int, list[str], str]:
     """Run ``reid ARGV`` (``WS`` stands for the workspace) on a copy of ``workspace`` in a tmpfs with
-    ``spare_kib`` free; the workspace as the command left it is copied back to ``out``.
-    Returns (exit code, error lines, all of stderr)."""
+    ``spare_kib`` free (``fill``: then filled up before the command starts); the workspace as the
+    command left it is copied back to ``out``. Returns (exit code, error lines, all of stderr)."""
     used_kib = sum(f.stat().st_size for f in workspace.iterdir()) // 1024 + 1
     mount = out.parent / f"{out.name}-tmpfs"
     mount.mkdir(parents=True)
     args = " ".join(shlex.quote(str(mount / "ws") if a == "WS" else str(a)) for a in argv)
+    filler = f"(dd if=/dev/zero of={shlex.quote(str(mount / 'fill'))} bs=1k 2>/dev/null; true) && " if fill else ""
     script = (
         f"mount -t tmpfs -o size={used_kib + spare_kib}k tmpfs {shlex.quote(str(mount))} && "
-        f"cp -a {shlex.quote(str(workspace))} {shlex.quote(str(mount / 'ws'))} && "
+        f"cp -a {shlex.quote(str(workspace))} {shlex.quote(str(mount / 'ws'))} && {filler}"
         f"{shlex.quote(sys.executable)} -m app.cli {args}; status=$?; "
         f"cp -a {shlex.quote(str(mount / 'ws'))} {shlex.quote(str(out))}; exit $status"
     )

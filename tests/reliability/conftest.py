@@ -1,7 +1,9 @@
-"""Shared inputs of the reliability suite: a short real clip, and a small real workspace."""
+"""Shared inputs of the reliability suite: a short real clip, and small real workspaces."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from detector.video import cut_clip
 from resources import DEMO_VIDEO
 from tests.reliability.cases import build_base
+from tests.reliability.killed_training import build_trainable
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +24,10 @@ def short_clip(tmp_path_factory) -> Path:
 def base_workspace(tmp_path_factory) -> tuple[Path, Path]:
     """(workspace, clip): one real clip ingested and embedded; cases work on copies of it."""
     return build_base(tmp_path_factory.mktemp("base"))
+
+
+@pytest.fixture(scope="session")
+def trainable(tmp_path_factory) -> Path:
+    """Two embedded cameras with two confirmed people (adapt and finetune can run)."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return build_trainable(tmp_path_factory.mktemp("trainable"))

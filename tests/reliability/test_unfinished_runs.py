@@ -1,4 +1,5 @@
-"""What a killed ``adapt``/``finetune`` left is discarded by the next run; a run still working is left alone."""
+"""What a killed ``adapt``/``finetune`` left is discarded by the next run; a run still working is left alone;
+a run that fails and cannot discard itself reports its own error and leaves its marker to the next run."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import shutil
 import subprocess
 import sys
 
+import pytest
+
 from app.pipeline.embed import register_checkpoint
-from app.pipeline.unfinished_runs import discard_killed_runs
-from reid_core.workspace import Workspace
+from app.pipeline.unfinished_runs import discard_killed_runs, unfinished_run
+from reid_core.workspace import DB_NAME, Workspace
 from resources import DEFAULT_REID_CHECKPOINT
 
 HOLD_LOCK = (  # a live run: holds its marker's lock until it is killed
@@ -49,3 +52,20 @@ def test_a_killed_run_is_discarded_whole_and_a_running_one_is_not(tmp_path) -> N
     assert sorted(p.name for p in training.iterdir()) == ["finetune-3", "finetune-3.unfinished"]
     assert discard_killed_runs(folder) == ["finetune-3"]  # its process is gone now
     assert list(training.iterdir()) == []
+
+
+def test_a_failed_run_that_cannot_discard_itself_reports_its_own_error_and_the_next_run_discards_it(tmp_path) -> None:
+    """As on a full disk, where the database cannot even open to remove the run's registration."""
+    folder = tmp_path / "ws"
+    with Workspace(folder) as workspace:
+        workspace.set_meta("active_model", "the-model-before")
+    database = folder / DB_NAME
+    whole = database.read_bytes()
+    with pytest.raises(MemoryError, match="the run's own error"), unfinished_run(folder, "adapt-7", "the-model-before"):
+        (folder / "training" / "adapt-7").mkdir()
+        database.write_bytes(b"not a database now")  # the discard cannot open it
+        raise MemoryError("the run's own error")
+    assert sorted(p.name for p in (folder / "training").iterdir()) == ["adapt-7", "adapt-7.unfinished"]
+    database.write_bytes(whole)
+    assert discard_killed_runs(folder) == ["adapt-7"]
+    assert list((folder / "training").iterdir()) == []
