@@ -45,20 +45,24 @@ def network_attempts(log: Path) -> list[str]:
 
 def traced_commands(folder: Path, commands: list[list[str]]) -> dict[str, tuple[int, list[str], str]]:
     """Run each ``reid`` command under strace, in order, without the offline variables set from
-    outside (the app must set them itself); {command line: (exit code, network attempts, stderr)}."""
+    outside (the app must set them itself); {command line: (exit code, network attempts, stderr)}.
+    A command ``["-c", CODE]`` runs the project's own code in a fresh traced interpreter instead: what
+    only the app does (the case export, confirming a match) without a command of its own."""
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     for name in ("ORT_DISABLE_TELEMETRY", "YOLO_OFFLINE", "YOLO_AUTOINSTALL"):
         env.pop(name, None)
     results = {}
     for n, args in enumerate(commands):
         log = folder / f"trace-{n}.txt"
-        done = traced_run([sys.executable, "-m", "app.cli", *args], log, env=env, cwd=folder, timeout=600)
+        program = [sys.executable, *args] if args[0] == "-c" else [sys.executable, "-m", "app.cli", *args]
+        done = traced_run(program, log, env=env, cwd=folder, timeout=600)
         results[" ".join(args)] = (done.returncode, network_attempts(log), done.stderr)
     return results
 
 
 def app_commands(folder: Path) -> list[list[str]]:
-    """The commands traced: ingest two short clips, embed, query with re-ranking, adapt one iteration."""
+    """The commands traced: ingest two short clips, embed, query with re-ranking, adapt one iteration,
+    confirm two matches as the operator does, retrain (finetune) on them, export the case of one."""
     from detector.video import cut_clip
     from resources import DEMO_VIDEO
 
@@ -70,4 +74,27 @@ def app_commands(folder: Path) -> list[list[str]]:
         ["embed", workspace, "--device", "cpu"],
         ["query", workspace, "1", "--top", "3", "--rerank"],
         ["adapt", workspace, "--out", str(folder / "adapted.pt"), *quick],
+        ["-c", CONFIRM_TWO_MATCHES.format(workspace=workspace)],
+        ["finetune", workspace, "--epochs", "1", "--device", "cpu", "--set", *FINETUNE_QUICK],
+        ["-c", EXPORT_CASE.format(workspace=workspace, out=str(folder / "case"))],
     ]
+
+
+FINETUNE_QUICK = ["iterations_per_epoch=1", "frames_per_clip=2", "ids_per_batch=2"]
+
+CONFIRM_TWO_MATCHES = """
+from app.pipeline.identities import confirm_match
+from reid_core.workspace import Workspace
+with Workspace({workspace!r}, create=False) as ws:
+    first, second = ([t.id for t in ws.tracklets() if t.camera == c] for c in ("cam0", "cam1"))
+    confirm_match(ws, first[0], second[0])
+    confirm_match(ws, first[1], second[1])
+"""
+
+EXPORT_CASE = """
+from app.pipeline.case_export import export_case
+from app.pipeline.identities import identities
+from reid_core.workspace import Workspace
+with Workspace({workspace!r}, create=False) as ws:
+    export_case(ws, identities(ws)[0].id, {out!r})
+"""

@@ -1,4 +1,5 @@
-"""Zero network, proven: the CLI's commands run with their network system calls traced.
+"""Zero network, proven: the CLI's commands, a retrain on confirmed matches and a case export run
+with their network system calls traced.
 
 Regression: onnxruntime's telemetry looked up mobile.events.data.microsoft.com every few
 seconds while the detector ran. Not traced here, to keep the suite short: ``reid demo --no-gui``
