@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("checkpoint", type=Path)
     parser.add_argument("variants", nargs="*", default=["{}"])
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "rru-reid-bench-quality")
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()
     torch.set_num_threads(2)
     folder = labelled_workspace(LABELS, args.work, ROOT.parent / "shared" / "data")
     model = load_model(args.checkpoint).eval()
