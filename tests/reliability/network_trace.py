@@ -62,12 +62,18 @@ def traced_commands(folder: Path, commands: list[list[str]]) -> dict[str, tuple[
 
 def app_commands(folder: Path) -> list[list[str]]:
     """The commands traced: ingest two short clips, embed, query with re-ranking, adapt one iteration,
-    confirm two matches as the operator does, retrain (finetune) on them, export the case of one."""
+    confirm two matches as the operator does, retrain (finetune) on them, export the case of one, and
+    the command-line demo (ingest, embed on onnxruntime, query) on short clips."""
+    from app.pipeline.demo import DEMO_VIEWS
     from detector.video import cut_clip
     from resources import DEMO_VIDEO
 
     workspace = str(folder / "ws")
     clips = [str(cut_clip(folder / f"cam{i}.avi", start, 20, DEMO_VIDEO)) for i, start in enumerate((100, 500))]
+    demo = folder / "demo"  # the demo's own clips, cut short beforehand (it cuts them only when missing)
+    for (camera, *_), clip in zip(DEMO_VIEWS, clips, strict=True):
+        (demo / "footage").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(clip, demo / "footage" / f"{camera}.avi")
     quick = ["--epochs", "1", "--device", "cpu", "--set", "iterations_per_epoch=1", "clip_length=2"]
     return [
         ["ingest", workspace, *clips, "--min-length", "4"],  # camera = file name: cam0, cam1
@@ -77,6 +83,7 @@ def app_commands(folder: Path) -> list[list[str]]:
         ["-c", CONFIRM_TWO_MATCHES.format(workspace=workspace)],
         ["finetune", workspace, "--epochs", "1", "--device", "cpu", "--set", *FINETUNE_QUICK],
         ["-c", EXPORT_CASE.format(workspace=workspace, out=str(folder / "case"))],
+        ["demo", str(demo), "--no-gui", "--queries", "1"],  # embeds on onnxruntime (--device auto on a CPU)
     ]
 
 
