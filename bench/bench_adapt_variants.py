@@ -6,7 +6,7 @@ each, as `bench/bench_quality.py` scores them) are embedded by the adapted heads
 and the update gates' centre/border ratio (`bench/bench_heatmaps.py`'s centre mask). The backbone
 is frozen, so its maps are computed once per start checkpoint and cached in --work.
 Run: python bench/bench_adapt_variants.py CKPT [--work DIR] [VARIANT ...], a VARIANT being JSON
-AdaptConfig overrides, e.g. '{}' (the defaults) '{"adapt_gates": true, "keep_norm_statistics": false}'
+AdaptConfig overrides, e.g. '{}' (the defaults) '{"adapt_gates": false, "keep_norm_statistics": true}'
 """
 
 from __future__ import annotations

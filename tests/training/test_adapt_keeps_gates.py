@@ -1,4 +1,5 @@
-"""`reid adapt`'s default keeps the start model's update gates: what the gate loss taught stays."""
+"""`reid adapt --set adapt_gates=false keep_norm_statistics=true` keeps the start model's update gates:
+what a gate loss taught stays."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ def test_adapt_changes_the_head_but_not_the_gates() -> None:
     start_rru = {k: v.clone() for k, v in model.rru.state_dict().items()}
     start_temporal = {k: v.clone() for k, v in model.temporal.state_dict().items()}
     config = replace(AdaptConfig(), epochs=1, iterations_per_epoch=3, batch_size=4, tolerance=1.0)
+    config = replace(config, adapt_gates=False, keep_norm_statistics=True)
     outcome = adapt(model, random_tracklets(model), config, log=lambda _: None)
     assert outcome.accepted and outcome.model is not None
     adapted = outcome.model
