@@ -7,6 +7,8 @@ this part only reads and writes the rows.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from reid_core.store.base import StoreBase
@@ -25,13 +27,19 @@ LOG_COLUMNS = ("at", "action", "query_tracklet_id", "match_tracklet_id", "verdic
 class LabelStore(StoreBase):
     verdict_log_ddl = VERDICT_LOG  # PostgreSQL's own types: ``postgres_schema.PG_VERDICT_LOG``
 
+    @contextmanager
+    def _label_writes(self) -> Iterator[None]:
+        """One transaction (a savepoint inside another) in which no other writer changes labels."""
+        with self.db.atomic():
+            self.lock_labels()
+            yield
+
     # -- verdicts -------------------------------------------------------------------------
     def record_verdict(
         self, query_id: int, match_id: int, verdict: str, similarity: float | None, model_id: str | None
     ) -> None:
         """One verdict per (query, candidate) pair: the latest replaces an earlier one."""
-        with self.db.atomic():
-            self.lock_labels()
+        with self._label_writes():
             self.db.execute(
                 "DELETE FROM matches WHERE query_tracklet_id = ? AND match_tracklet_id = ?", [query_id, match_id]
             )
@@ -75,8 +83,7 @@ class LabelStore(StoreBase):
 
     def restore_labels(self, snapshot: dict[str, list[tuple]]) -> None:
         """Make the label tables exactly what ``label_snapshot`` returned (one transaction)."""
-        with self.db.atomic():
-            self.lock_labels()
+        with self._label_writes():
             for table in LABEL_TABLES:
                 self.db.execute(f"DELETE FROM {table}")
             for table in reversed(LABEL_TABLES):  # parents first
@@ -141,8 +148,7 @@ class LabelStore(StoreBase):
 
     def new_identity(self, tracklet_ids: list[int], name: str | None = None) -> int:
         """A new identity holding these tracklets, named ``Person <id>`` unless a name is given."""
-        with self.db.atomic():
-            self.lock_labels()
+        with self._label_writes():
             identity_id = int(self.db["identities"].insert({"name": name or "", "created_at": time.time()}).last_pk)
             if not name:
                 self.db["identities"].update(identity_id, {"name": f"Person {identity_id}"})
@@ -167,8 +173,7 @@ class LabelStore(StoreBase):
 
     def fold_identity(self, keep: int, other: int) -> None:
         """Move every tracklet of ``other`` into ``keep`` and delete ``other`` (one transaction)."""
-        with self.db.atomic():
-            self.lock_labels()
+        with self._label_writes():
             self.db.execute(
                 "INSERT INTO identity_tracklets (identity_id, tracklet_id) "
                 "SELECT ?, tracklet_id FROM identity_tracklets WHERE identity_id = ? ON CONFLICT DO NOTHING",
