@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     import torch
 
 from reid_core.errors import ResourceError, UserError, disk_nearly_full, one_line, storage_error
+from reid_core.whole_file import written_whole
 
 OPTIONAL_SUFFIX = "num_batches_tracked"  # BatchNorm counters: absent from older torchvision checkpoints
 
@@ -28,23 +29,17 @@ def save_torch_file(data: Any, path: str | Path) -> Path:
     import torch
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        torch.save(data, tmp)
-        tmp.replace(path)
-    except KeyboardInterrupt:  # Ctrl-C while writing: no half file left behind
-        tmp.unlink(missing_ok=True)
-        raise
-    except (OSError, RuntimeError) as exc:
-        full = disk_nearly_full(path.parent)
-        tmp.unlink(missing_ok=True)
-        problem = storage_error(exc, path) if isinstance(exc, OSError) else None
-        if problem is None and full:
-            problem = ResourceError(f"{path}: disk full (the file was not written)")
-        if problem is None:
-            raise
-        raise problem from exc
+    with written_whole(path) as partial:
+        try:
+            torch.save(data, partial)
+        except (OSError, RuntimeError) as exc:
+            # judged while the partial file still holds its space: removing it first could hide a full disk
+            problem = storage_error(exc, path) if isinstance(exc, OSError) else None
+            if problem is None and disk_nearly_full(path.parent):
+                problem = ResourceError(f"{path}: disk full (the file was not written)")
+            if problem is None:
+                raise
+            raise problem from exc
     return path
 
 

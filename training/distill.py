@@ -37,6 +37,7 @@ from reid_core.backbones import OmzReid0287Backbone
 from reid_core.checkpoint import save_checkpoint
 from reid_core.crops import decode_crops
 from reid_core.model import ModelConfig, ReIDModel
+from reid_core.whole_file import written_whole
 from reid_core.workspace import Workspace
 from training.augment import augment
 from training.person_masks import workspace_masks
@@ -149,16 +150,10 @@ def pool(maps: np.ndarray) -> np.ndarray:
 
 
 def _save_whole(path: Path, **arrays: np.ndarray) -> None:
-    """``np.savez`` to a temporary file renamed into place: an interrupted or failed write never leaves
-    half a cache, which the next run would read."""
-    partial = path.with_name(path.name + ".tmp")
-    try:
-        with open(partial, "wb") as handle:
-            np.savez(handle, **arrays)
-        partial.replace(path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    """``np.savez`` written whole (``written_whole``): an interrupted or failed write never leaves half a
+    cache, which the next run would read."""
+    with written_whole(path) as partial, open(partial, "wb") as handle:
+        np.savez(handle, **arrays)
 
 
 def save_cache(cache: CropCache, path: Path) -> None:

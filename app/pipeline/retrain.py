@@ -23,6 +23,7 @@ from app.pipeline.query import active_model_path
 from app.pipeline.unfinished_runs import discard_killed_runs, unfinished_run
 from reid_core.checkpoint import model_from_checkpoint, read_checkpoint, save_checkpoint
 from reid_core.devices import resolve_device
+from reid_core.whole_file import written_whole
 from reid_core.workspace import Workspace
 from resources import DEFAULT_REID_CHECKPOINT
 from training.adapt import AdaptConfig, AdaptOutcome, adapt, tracklet_maps
@@ -176,10 +177,8 @@ def _keep_in_workspace(
 
 def copy_whole(source: Path, target: Path) -> None:
     """Copy through a temporary file renamed into place: a kill never leaves half a checkpoint."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".tmp")
-    shutil.copyfile(source, partial)
-    partial.replace(target)
+    with written_whole(target) as partial:
+        shutil.copyfile(source, partial)
 
 
 def _embed_progress(progress: Callable[[Progress], None] | None) -> Callable[[int, int], None] | None:

@@ -1,0 +1,25 @@
+"""Files written whole or not at all.
+
+Checkpoints, caches and copies that a later run reads must never be left half written by a kill,
+a Ctrl-C or a full disk: they are written to a temporary file beside the target and renamed into
+place (a rename within one folder is atomic), and the temporary file is removed on any failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def written_whole(path: Path) -> Iterator[Path]:
+    """Yield the temporary path to write; on success it replaces ``path``, on any failure it is removed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".tmp")
+    try:
+        yield partial
+        partial.replace(path)
+    except BaseException:  # Ctrl-C included: no half file left behind
+        partial.unlink(missing_ok=True)
+        raise
