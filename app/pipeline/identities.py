@@ -32,7 +32,7 @@ def confirm_match(
     """Record the confirmation and return the identity both tracklets now belong to."""
     for tracklet_id in (query_id, match_id):
         workspace.tracklet(tracklet_id)  # raises, naming the workspace, when it does not exist
-    with workspace.transaction():
+    with workspace.label_transaction():
         workspace.record_verdict(query_id, match_id, CONFIRMED, similarity, model_id)
         mine, theirs = workspace.identity_of(query_id), workspace.identity_of(match_id)
         if mine is None and theirs is None:
@@ -53,7 +53,7 @@ def reject_match(
     workspace: Workspace, query_id: int, match_id: int, similarity: float | None = None, model_id: str | None = None
 ) -> None:
     """Record the rejection; a candidate confirmed earlier into the query's identity leaves it."""
-    with workspace.transaction():
+    with workspace.label_transaction():
         workspace.record_verdict(query_id, match_id, REJECTED, similarity, model_id)
         mine = workspace.identity_of(query_id)
         if mine is not None:
@@ -85,7 +85,7 @@ def merge_identities(workspace: Workspace, keep: int, other: int) -> int:
         _require(workspace, identity_id)
     if keep == other:
         return keep
-    with workspace.transaction():
+    with workspace.label_transaction():
         workspace.fold_identity(keep, other)
         workspace.log_label_event("merge", identity_id=keep, note=f"identity {other} merged into {keep}")
     return keep

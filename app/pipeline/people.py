@@ -131,7 +131,7 @@ def accept_proposal(workspace: Workspace, proposal_id: int) -> int:
     members = _require(workspace, proposal_id)
     ranked = sorted(members, key=lambda t: (-members[t], t))
     anchor = ranked[0]
-    with workspace.transaction():
+    with workspace.label_transaction():
         identity = identity_of(workspace, anchor)
         for tracklet in ranked[1:]:
             identity = confirm_match(workspace, anchor, tracklet)
@@ -150,7 +150,7 @@ def split_off(workspace: Workspace, proposal_id: int, tracklet_id: int) -> int:
     rest = sorted((t for t in members if t != tracklet_id), key=lambda t: (-members[t], t))
     if not rest:
         return proposal_id
-    with workspace.transaction():
+    with workspace.label_transaction():
         new_id = workspace.split_off_member(proposal_id, tracklet_id)
         reject_match(workspace, rest[0], tracklet_id)
     return new_id

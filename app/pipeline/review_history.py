@@ -52,7 +52,7 @@ class ReviewHistory:
         if not self.undo_steps:
             return None
         step = self.undo_steps[-1]
-        with workspace.transaction():
+        with workspace.label_transaction():
             self._check_unchanged(workspace, step.after)
             workspace.restore_labels(step.before)
             workspace.log_label_event("undo", note=step.description, **step.pair())
@@ -64,7 +64,7 @@ class ReviewHistory:
         if not self.redo_steps:
             return None
         step = self.redo_steps[-1]
-        with workspace.transaction():
+        with workspace.label_transaction():
             self._check_unchanged(workspace, step.before)
             workspace.restore_labels(step.after)
             workspace.log_label_event("redo", note=step.description, **step.pair())
@@ -74,8 +74,7 @@ class ReviewHistory:
 
     def _check_unchanged(self, workspace: Workspace, expected: Snapshot) -> None:
         """Refuse to undo over labels written by someone else since (another window, the CLI, another
-        analyst); inside the undo's transaction, after the labels lock, so no one writes in between."""
-        workspace.lock_labels()
+        analyst); inside the undo's label transaction, so no one writes in between."""
         if workspace.label_snapshot() != expected:
             self.clear()
             raise WorkspaceError(f"{workspace.path}: labels were changed outside this window; undo history cleared")

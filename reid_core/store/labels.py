@@ -28,9 +28,12 @@ class LabelStore(StoreBase):
     verdict_log_ddl = VERDICT_LOG  # PostgreSQL's own types: ``postgres_schema.PG_VERDICT_LOG``
 
     @contextmanager
-    def _label_writes(self) -> Iterator[None]:
-        """One transaction (a savepoint inside another) in which no other writer changes labels."""
-        with self.db.atomic():
+    def label_transaction(self) -> Iterator[None]:
+        """One transaction (joining an outer one) in which no other writer changes labels.
+
+        Every rule that reads labels and then writes them (confirming joins identities, undo checks
+        that no one else wrote) runs inside one, so what it reads is still true when it writes."""
+        with self.transaction():
             self.lock_labels()
             yield
 
@@ -39,7 +42,7 @@ class LabelStore(StoreBase):
         self, query_id: int, match_id: int, verdict: str, similarity: float | None, model_id: str | None
     ) -> None:
         """One verdict per (query, candidate) pair: the latest replaces an earlier one."""
-        with self._label_writes():
+        with self.label_transaction():
             self.db.execute(
                 "DELETE FROM matches WHERE query_tracklet_id = ? AND match_tracklet_id = ?", [query_id, match_id]
             )
@@ -83,7 +86,7 @@ class LabelStore(StoreBase):
 
     def restore_labels(self, snapshot: dict[str, list[tuple]]) -> None:
         """Make the label tables exactly what ``label_snapshot`` returned (one transaction)."""
-        with self._label_writes():
+        with self.label_transaction():
             for table in LABEL_TABLES:
                 self.db.execute(f"DELETE FROM {table}")
             for table in reversed(LABEL_TABLES):  # parents first
@@ -148,7 +151,7 @@ class LabelStore(StoreBase):
 
     def new_identity(self, tracklet_ids: list[int], name: str | None = None) -> int:
         """A new identity holding these tracklets, named ``Person <id>`` unless a name is given."""
-        with self._label_writes():
+        with self.label_transaction():
             identity_id = int(self.db["identities"].insert({"name": name or "", "created_at": time.time()}).last_pk)
             if not name:
                 self.db["identities"].update(identity_id, {"name": f"Person {identity_id}"})
@@ -173,7 +176,7 @@ class LabelStore(StoreBase):
 
     def fold_identity(self, keep: int, other: int) -> None:
         """Move every tracklet of ``other`` into ``keep`` and delete ``other`` (one transaction)."""
-        with self._label_writes():
+        with self.label_transaction():
             self.db.execute(
                 "INSERT INTO identity_tracklets (identity_id, tracklet_id) "
                 "SELECT ?, tracklet_id FROM identity_tracklets WHERE identity_id = ? ON CONFLICT DO NOTHING",
