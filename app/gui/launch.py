@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QApplication
 
 from app.gui.error_dialog import install_error_dialogs
 from app.gui.main_window import MainWindow
+from app.gui.screen_check import require_screen
 from app.pipeline.demo import DEMO_FPS, DEMO_VIEWS, demo_footage
 from app.pipeline.display import footage_counts
 
@@ -27,6 +28,8 @@ def open_demo(window: MainWindow, folder: Path) -> None:
 
 
 def run_gui(workspace: str | Path | None = None, demo: bool = False) -> int:
+    if QApplication.instance() is None:
+        require_screen()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     window = MainWindow()
     install_error_dialogs(window)
