@@ -64,6 +64,13 @@ class Calibration:
         return cv2.projectPoints(points, self.rvec, self.tvec, self.K, self.dist)[0].reshape(-1, 2)
 
 
+def multiviewx_calibration(folder: Path, camera: int) -> Calibration:
+    """Camera ``camera`` (1-based) of a MultiviewX-style ``calibrations`` folder (intrinsic/, extrinsic/)."""
+    return Calibration.from_xml(
+        folder / "intrinsic" / f"intr_Camera{camera}.xml", folder / "extrinsic" / f"extr_Camera{camera}.xml"
+    )
+
+
 def foot_reliable(box: Box, others: Iterable[Box], size: tuple[int, int], margin: float = 3.0) -> bool:
     """Is the box's bottom centre where the person stands? Not when the box is cut by the image border
     (``size`` = width, height), nor when a box in front of it (lower bottom edge) covers ≥ 30 % of its
@@ -190,8 +197,9 @@ def identities(tracks: Sequence[GroundTrack], near: float, far: float, step: flo
     while True:
         size = {p: sum(1 for q in person.values() if q == p) for p in set(person.values())}
         doubtful = [
-            (a, b) for (a, b), r in relations.items() if r == UNKNOWN and a in person and b in person
-            and person[a] != person[b]
+            (a, b)
+            for (a, b), r in relations.items()
+            if r == UNKNOWN and a in person and b in person and person[a] != person[b]
         ]
         if not doubtful:
             break

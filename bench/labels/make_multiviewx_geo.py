@@ -38,7 +38,7 @@ import numpy as np
 from app.pipeline.check_footage import labelled_workspace
 from reid_core.crops import decode_crops
 from reid_core.workspace import Workspace
-from training.ground_labels import Calibration, GroundTrack, foot_reliable, identities
+from training.ground_labels import Calibration, GroundTrack, foot_reliable, identities, multiviewx_calibration
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 MULTIVIEWX = SHARED / "multiviewx"
@@ -56,10 +56,7 @@ SPEC = {
 
 
 def calibration(camera: int) -> Calibration:
-    folder = MULTIVIEWX / "calibrations"
-    return Calibration.from_xml(
-        folder / "intrinsic" / f"intr_Camera{camera}.xml", folder / "extrinsic" / f"extr_Camera{camera}.xml"
-    )
+    return multiviewx_calibration(MULTIVIEWX / "calibrations", camera)
 
 
 def ground_tracks(workspace: Workspace) -> list[GroundTrack]:
@@ -74,7 +71,8 @@ def ground_tracks(workspace: Workspace) -> list[GroundTrack]:
         track = GroundTrack(row.id, row.camera, row.start_frame, row.end_frame)
         for frame, box in boxes[row.id].items():
             others = [
-                boxes[other.id][frame] for other in rows
+                boxes[other.id][frame]
+                for other in rows
                 if other.camera == row.camera and other.id != row.id and frame in boxes[other.id]
             ]
             if foot_reliable(box, others, IMAGE_SIZE):
@@ -115,6 +113,9 @@ def main() -> None:
     parser.add_argument("work", type=Path)
     parser.add_argument("--sheet", type=Path, help="write a contact sheet of the identities here (outside the repo)")
     args = parser.parse_args()
+    for video in SPEC["videos"]:
+        if not (SHARED / video["frames"]).is_dir():
+            raise SystemExit(f"error: {SHARED / video['frames']}: absent (MultiviewX is read from ../shared/data)")
     LABELS.write_text(json.dumps(SPEC | {"tracklets": []}, indent=1))
     folder = labelled_workspace(LABELS, args.work, SHARED)
     with Workspace(folder, create=False) as workspace:
