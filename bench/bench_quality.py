@@ -1,4 +1,4 @@
-"""Re-ID quality on labelled real footage: rank-1 and mAP of every model on the SAME tracklets.
+"""Re-ID quality on labelled multi-camera footage: rank-1 and mAP of every model on the SAME tracklets.
 
 Check sets (each made by the project's own ingestion; labels in bench/labels/, how they were
 made is written in each file's "how" field):
