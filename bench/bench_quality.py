@@ -1,4 +1,4 @@
-"""Re-ID quality on labelled real footage: rank-1 and mAP of every model on the SAME tracklets.
+"""Re-ID quality on labelled multi-camera footage: rank-1 and mAP of every model on the SAME tracklets.
 
 Check sets (each made by the project's own ingestion; labels in bench/labels/, how they were
 made is written in each file's "how" field):
@@ -6,12 +6,17 @@ made is written in each file's "how" field):
   used for training or tuning: it judges), 2 people, labelled by eye.
 - vtest_halves: vtest.avi cut into a left and a right camera (no overlap); a person crossing the
   plaza appears in both; labels from the full-frame tracker's track ids, checked by eye.
+- multiviewx_geo: four synchronised calibrated cameras of the synthetic MultiviewX scene; labels by
+  where people stand on the ground plane (bench/labels/make_multiviewx_geo.py), checked by eye.
+  In-domain for the default (its distillation saw these cameras' crops, unlabelled).
+A set whose footage is not under ../shared/data is skipped with the reason.
 Models: the ImageNet start (MobileNetV2 + seed-0 RRU+STIM, untrained), the shipped default,
 the default after `reid adapt` on the set's own footage (unlabelled), and as yardsticks only
 OSNet-x0.25 (onnxruntime) and Intel OMZ 0287/0288 (PyPI openvino, not needed by the app).
 Per-frame models give a tracklet the mean of its unit crop vectors.
 
-Run: python bench/bench_quality.py [--sets vut_corridor_multi vtest_halves] [--work DIR] [--no-adapt]
+Run: python bench/bench_quality.py [--sets vut_corridor_multi vtest_halves multiviewx_geo] [--work DIR] [--no-adapt]
+     [--adapt "LABEL=CKPT [KEY=VALUE ...]"]  (more adapted rows: CKPT adapted with those AdaptConfig settings)
 """
 
 from __future__ import annotations
@@ -20,18 +25,20 @@ import argparse
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from app.pipeline.check_footage import labelled_workspace
+from app.pipeline.check_footage import labelled_workspace, missing_footage
 from app.pipeline.retrain import adapt_workspace
 from reid_core.checkpoint import save_checkpoint
 from reid_core.model import ModelConfig, ReIDModel
 from resources import DEFAULT_REID_CHECKPOINT
 from training.adapt import AdaptConfig
 from training.checksets import checkpoint_embedder, score_embedder, thinned, workspace_set
+from training.cli import parse_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -81,13 +88,21 @@ def imagenet_start(folder: Path) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sets", nargs="*", default=["vut_corridor_multi", "vtest_halves"])
+    parser.add_argument("--sets", nargs="*", default=["vut_corridor_multi", "vtest_halves", "multiviewx_geo"])
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "rru-reid-bench-quality")
     parser.add_argument("--default", type=Path, default=DEFAULT_REID_CHECKPOINT, help="the model to judge")
     parser.add_argument("--no-adapt", action="store_true", help="skip the adapted-default row")
     parser.add_argument("--crops", type=int, default=16, help="crops per tracklet, evenly spread (same for all)")
     parser.add_argument("--models", nargs="*", help="only the rows whose name contains one of these words")
     parser.add_argument("--compare", nargs="*", default=[], metavar="NAME=CKPT", help="more checkpoints to score")
+    parser.add_argument(
+        "--adapt",
+        nargs="+",
+        action="append",
+        default=[],
+        metavar="LABEL=CKPT [KEY=VALUE]",
+        help="a row for CKPT after `reid adapt` on the set's footage with these AdaptConfig settings (repeatable)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(2)
     args.work.mkdir(parents=True, exist_ok=True)
@@ -95,6 +110,10 @@ def main() -> None:
     rows = []
     for name in args.sets:
         labels_file = LABELS / f"{name}.json"
+        absent = missing_footage(labels_file, SHARED)
+        if absent is not None:
+            print(f"\n{name}: skipped: {absent} is absent")
+            continue
         folder = labelled_workspace(labels_file, args.work, SHARED)
         tracklets = thinned(workspace_set(folder, labels_file), args.crops)
         models: dict[str, Callable[[], Embed]] = {
@@ -108,6 +127,13 @@ def main() -> None:
             adapted_out = args.work / f"{name}_adapted.pt"
             models["default after `reid adapt` on this footage"] = lambda folder=folder, out=adapted_out: (
                 checkpoint_embedder(adapted(folder, args.default, out))
+            )
+        for number, (run, *settings) in enumerate(args.adapt):
+            label, _, path = run.partition("=")
+            config = replace(AdaptConfig(), **parse_overrides(settings))
+            out = args.work / f"{name}_adapted_{number}.pt"
+            models[label] = lambda folder=folder, start=Path(path), out=out, config=config: (
+                checkpoint_embedder(adapted(folder, start, out, config))
             )
         models |= {
             "OSNet-x0.25 (yardstick)": osnet,
@@ -128,11 +154,12 @@ def main() -> None:
         print(f"| {name} | {label} | {rank1:.3f} | {mean_ap:.3f} | {queries} |")
 
 
-def adapted(folder: Path, default: Path, out: Path) -> Path:
+def adapted(folder: Path, default: Path, out: Path, config: AdaptConfig | None = None) -> Path:
     """The default adapted to the set's own (unlabelled) workspace; the default itself if adapt refuses."""
     if out.exists():
         return out
-    result = adapt_workspace(folder, AdaptConfig(), start_from=default, device="cpu", out=out, log=lambda _: None)
+    config = config or AdaptConfig()
+    result = adapt_workspace(folder, config, start_from=default, device="cpu", out=out, log=lambda _: None)
     print(f"  adapt: {'accepted' if result.outcome.accepted else 'refused'} — {result.outcome.reason}")
     return out if result.checkpoint is not None else default
 

@@ -86,22 +86,28 @@ def multiviewx_set(root: Path, min_height: int = 64, min_inside: float = 0.8) ->
 def workspace_set(folder: Path, labels_file: Path) -> list[LabelledTracklet]:
     """Tracklets of an ingested workspace labelled by hand (a JSON file, see ``bench/labels``).
 
-    The file lists ``{"camera", "start_frame", "end_frame", "person"}`` per tracklet, as stored by
-    ingestion with the settings the file names; tracklets it does not list are left out.
+    The file lists ``{"camera", "start_frame", "end_frame", "person"}`` per tracklet (and ``"track_id"``,
+    the tracker's id, where tracklets of one camera share their frames), as stored by ingestion with the
+    settings the file names; tracklets it does not list are left out.
     """
     from reid_core.workspace import Workspace
 
     entries = json.loads(labels_file.read_text())["tracklets"]
-    wanted = {(e["camera"], int(e["start_frame"]), int(e["end_frame"])): int(e["person"]) for e in entries}
+    wanted = {
+        (e["camera"], int(e["start_frame"]), int(e["end_frame"]), e.get("track_id")): int(e["person"]) for e in entries
+    }
     found: list[LabelledTracklet] = []
     with Workspace(folder, create=False) as workspace:
         for row in workspace.tracklets():
-            person = wanted.pop((row.camera, row.start_frame, row.end_frame), None)
+            span = (row.camera, row.start_frame, row.end_frame)
+            person = wanted.pop((*span, row.track_id), None)  # where tracklets share a span, the tracker's id tells
+            if person is None:
+                person = wanted.pop((*span, None), None)
             if person is None:
                 continue
             found.append(LabelledTracklet(row.camera, person, decode_crops(workspace.crops(row.id)), row.id))
     if wanted:
-        missing = ", ".join(f"{c}:{s}-{e}" for c, s, e in list(wanted)[:3])
+        missing = ", ".join(f"{c}:{s}-{e}" for c, s, e, _ in list(wanted)[:3])
         raise ValueError(f"{labels_file}: {len(wanted)} labelled tracklets are not in {folder} ({missing} …)")
     return found
 

@@ -30,7 +30,11 @@ def labelled_workspace(labels_file: Path, work: Path, shared: Path) -> Path:
     with Workspace(folder) as workspace:
         for video in spec["videos"]:
             source = video_path(video, work, shared)
-            params = TrackletParams(frame_stride=video.get("stride", 1), max_crops=video.get("max_crops", 32))
+            params = TrackletParams(
+                frame_stride=video.get("stride", 1),
+                max_crops=video.get("max_crops", 32),
+                min_length=video.get("min_length", TrackletParams.min_length),
+            )
             outcomes = ingest_videos(workspace, [source], camera=video["camera"], tracklet_params=params)
             if outcomes[0].status == "failed":
                 raise RuntimeError(f"{source}: {outcomes[0].error}")
@@ -38,8 +42,19 @@ def labelled_workspace(labels_file: Path, work: Path, shared: Path) -> Path:
     return folder
 
 
+def missing_footage(labels_file: Path, shared: Path) -> Path | None:
+    """The first video or frame folder the set names that is not under ``shared`` (None: all there)."""
+    for video in json.loads(labels_file.read_text())["videos"]:
+        source = shared / video.get("frames", video.get("path", ""))
+        if not source.exists():
+            return source
+    return None
+
+
 def video_path(video: dict, work: Path, shared: Path) -> Path:
-    """A shared-data video, or a half of one (``{"half": "left"|"right", "of": ...}``) cut into ``work``."""
+    """A shared-data video, a half of one (``{"half": "left"|"right"}``) or a folder of frames, made in ``work``."""
+    if "frames" in video:
+        return frames_video(shared / video["frames"], work / f"{video['camera']}.avi", video["fps"])
     if "half" not in video:
         return shared / video["path"]
     target = work / f"{Path(video['path']).stem}_{video['half']}.avi"
@@ -56,3 +71,19 @@ def video_path(video: dict, work: Path, shared: Path) -> Path:
         writer.write(np.ascontiguousarray(frame[:, half]))
     writer.release()
     return target
+
+
+def frames_video(folder: Path, target: Path, fps: float) -> Path:
+    """The folder's ``*.jpg`` frames, in name order, as an MJPG clip at ``fps`` (the way MultiviewX is ingested)."""
+    if target.exists():
+        return target
+    frames = sorted(folder.glob("*.jpg"))
+    if not frames:
+        raise FileNotFoundError(f"{folder}: no *.jpg frames")
+    first = cv2.imread(str(frames[0]))
+    partial = target.with_name(f"{target.stem}.part{target.suffix}")  # renamed when whole: a killed run leaves none
+    writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"MJPG"), fps, (first.shape[1], first.shape[0]))
+    for frame in frames:
+        writer.write(cv2.imread(str(frame)))
+    writer.release()
+    return partial.replace(target)
