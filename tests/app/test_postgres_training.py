@@ -1,7 +1,8 @@
 """Training on a shared PostgreSQL case (a real server started by the tests, see tests/postgres_server.py):
 ``reid finetune`` and ``reid adapt`` keep the model in this machine's cache of the case, register it on
 the server by its content digest, and another machine (another ``REID_CACHE_DIR``) without the file
-refuses to embed or train from it in one line until the file is copied there.
+refuses to embed or train from it in one line until the file is copied there. The window's retrain
+runs the same command in the background.
 
 Two short cameras are ingested and embedded into a database once per module, with two identities
 confirmed; each test works on a copy of that database. Tiny settings: one epoch of two iterations.
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from app.gui.main_window import MainWindow
 from app.pipeline.embed import embed_workspace, register_checkpoint
 from app.pipeline.identities import confirm_match, identities
 from app.pipeline.ingest import ingest_videos
@@ -83,27 +85,31 @@ def refusal(local: Path, name: str) -> str:
 
 
 @pytest.mark.slow
-def test_finetune_on_postgresql_registers_the_model_on_the_server(
-    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_the_windows_retrain_on_postgresql_registers_the_model_on_the_server(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, window: MainWindow, qtbot
 ) -> None:
-    models_here = machine(monkeypatch, tmp_path / "first", case)
-    code, out, err = run("finetune", case, *FINETUNE)
-    assert code == 0, err
+    """Tools → Retrain in a window on the database: its background ``reid finetune URL --embed`` keeps
+    the model in this machine's cache, registers it on the server, embeds with it and makes it active."""
+    models_here = machine(monkeypatch, tmp_path / "first", case)  # the child process inherits it
+    assert window.open_workspace(case, create=False)
     with open_workspace(case, create=False) as ws:
-        models, tracklets, default_id = ws.models(), ws.tracklet_count(), active_model_id(ws)
+        default_id, tracklets = active_model_id(ws), ws.tracklet_count()
+    window.open_retrain()
+    with qtbot.waitSignal(window.jobs.finished, timeout=300_000) as finished:
+        window.start_retrain(1, FINETUNE[FINETUNE.index("--set") :])
+    job, ok, error = finished.args
+    assert job.args[:2] == ["finetune", case] and ok, error
+    window.close_workspace()
+    with open_workspace(case, create=False) as ws:
+        models, active = ws.models(), active_model_id(ws)
         assert ws.meta_starting(SERVER_MARKER) == {}  # the run's marker is gone
-    assert len(models) == 2 and models[0]["id"] == default_id
+        assert len(models) == 2 and models[0]["id"] == default_id and active == models[1]["id"]
+        assert len(ws.embeddings(active)[0]) == tracklets
     new, path = models[1], Path(models[1]["path"])
     assert path.parent == models_here.resolve() and path.is_file() and new["id"] == file_digest(path)
     assert (models_here.parent / "training" / path.stem / "metrics.csv").is_file()
-    assert f"model: {path} (registered as {new['id']})" in out
-
     code, out, err = run("embed", case, "--model", path.stem, "--device", "cpu")  # by its name
-    assert code == 0, err
-    assert f"model {new['id']} on cpu: embedded {tracklets} tracklets" in out
-    with open_workspace(case, create=False) as ws:
-        assert len(ws.embeddings(new["id"])[0]) == tracklets
-        set_active_model(ws, new["id"])
+    assert code == 0 and f"model {new['id']} on cpu: embedded 0 tracklets ({tracklets} were already done)" in out
 
     models_there, away = another_machine(monkeypatch, tmp_path, case)  # another analyst's machine
     local = models_there / path.name
@@ -112,7 +118,7 @@ def test_finetune_on_postgresql_registers_the_model_on_the_server(
     models_there.mkdir(parents=True)
     shutil.copy(away / path.relative_to(tmp_path / "first"), local)
     code, out, err = run("embed", case, "--model", path.stem, "--device", "cpu")
-    assert code == 0 and f"model {new['id']} on cpu: embedded 0 tracklets ({tracklets} were already done)" in out
+    assert code == 0 and f"model {new['id']} on cpu: embedded 0 tracklets ({tracklets} were already done)" in out, err
 
 
 @pytest.mark.slow
