@@ -101,6 +101,7 @@ def _embed(args: argparse.Namespace) -> int:
 
     from app.pipeline.embed import embed_workspace
     from app.pipeline.events import StepProgress, emit
+    from app.pipeline.model_files import checkpoint_to_embed
     from reid_core.workspace import open_workspace
 
     bar = tqdm(desc="embedding", unit="tracklet", dynamic_ncols=True, disable=args.events, delay=0.5)
@@ -118,7 +119,8 @@ def _embed(args: argparse.Namespace) -> int:
         run_embed = partial(embed_on_cluster, address=args.cluster)
     try:
         with open_workspace(args.workspace, create=False) as workspace:
-            summary = run_embed(workspace, args.model, args.device, progress=progress)
+            checkpoint = checkpoint_to_embed(workspace, args.model)  # a file, or a registered model's name
+            summary = run_embed(workspace, checkpoint, args.device, progress=progress)
     finally:  # an error line must start on a line of its own
         bar.close()
     print(
@@ -212,19 +214,7 @@ def _people(args: argparse.Namespace) -> int:
     return 0
 
 
-def _needs_folder(args: argparse.Namespace) -> None:
-    """Training writes checkpoints and runs into the workspace folder; a server has none to share (yet)."""
-    from reid_core.errors import UserError
-    from reid_core.store.location import is_database_url, without_password
-
-    if is_database_url(args.workspace):
-        raise UserError(
-            f"{without_password(args.workspace)}: {args.command} needs a workspace folder (not yet on PostgreSQL)"
-        )
-
-
 def _retrain(args: argparse.Namespace) -> int:
-    _needs_folder(args)
     from app.pipeline.events import ModelReady, emit
     from app.pipeline.retrain import retrain_workspace
     from training.cli import parse_overrides
@@ -253,7 +243,6 @@ def _retrain(args: argparse.Namespace) -> int:
 
 
 def _adapt(args: argparse.Namespace) -> int:
-    _needs_folder(args)
     from dataclasses import replace
 
     from app.pipeline.events import ModelReady, emit
@@ -371,7 +360,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
     embed = commands.add_parser("embed", help="embed the workspace's tracklets with a re-ID checkpoint")
     embed.add_argument("workspace", type=workspace_location, help="workspace folder or postgresql:// URL")
-    embed.add_argument("--model", type=Path, default=DEFAULT_REID_CHECKPOINT, help="re-ID checkpoint (.pt)")
+    embed.add_argument(
+        "--model", type=Path, default=DEFAULT_REID_CHECKPOINT, help="checkpoint (.pt) or a registered model's name"
+    )
     embed.add_argument("--device", default="auto", choices=EMBED_DEVICE_CHOICES)
     embed.add_argument("--cluster", metavar="ADDRESS", help=CLUSTER_HELP + " (one task per 64 tracklets)")
     embed.add_argument(EVENTS_FLAG, action="store_true", help=argparse.SUPPRESS)
@@ -419,7 +410,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         ("adapt", "adapt the model to the workspace's own tracks, without labels; refused if its self-check drops"),
     ):
         retrain = commands.add_parser(name, help=help_text)
-        retrain.add_argument("workspace", type=workspace_location, help="workspace folder (not yet a URL)")
+        retrain.add_argument("workspace", type=workspace_location, help="workspace folder or postgresql:// URL")
         retrain.add_argument("--start-from", type=Path, help="checkpoint to start from (default: the active model)")
         if name == "finetune":
             retrain.add_argument("--config", default="finetune.yaml", help="YAML file or a training/configs name")

@@ -63,6 +63,15 @@ class PostgresServer:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def copy_database(self, url: str) -> str:
+        """A new database holding what ``url``'s holds (no one may be connected to ``url`` meanwhile)."""
+        import psycopg
+
+        name = f"copy_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{url.rsplit("/", 1)[1]}"')
+        return self.url(name)
+
 
 @contextmanager
 def running_server(folder: Path) -> Iterator[PostgresServer]:

@@ -91,11 +91,14 @@ class SettingsDialog(QDialog):
         self.stride = QSpinBox()
         self.stride.setRange(1, 100)
         self.stride.setValue(settings.frame_stride)
+        self.cluster = QLineEdit(settings.cluster)
+        self.cluster.setPlaceholderText("this machine (or auto, HEAD:PORT: a Ray cluster)")
         form = QFormLayout()
         form.addRow("Detector weights", self._with_browse(self.detector, "Detector weights (*.pt *.onnx)"))
         form.addRow("Re-ID checkpoint", self._with_browse(self.checkpoint, "Checkpoints (*.pt)"))
         form.addRow("Re-ID device", self.device)
         form.addRow("Frame stride", self.stride)
+        form.addRow("Ingest and embed on", self.cluster)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -127,6 +130,7 @@ class SettingsDialog(QDialog):
             checkpoint=self.checkpoint.text().strip(),
             device=self.device.currentText(),
             frame_stride=self.stride.value(),
+            cluster=self.cluster.text().strip(),
         )
 
 

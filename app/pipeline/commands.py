@@ -20,13 +20,18 @@ def ingest_args(workspace: str | Path, video: Path, camera: str, start_time: flo
     """Ingest one video as ``camera``, its first frame at ``start_time`` (s), with the workspace's settings."""
     return [
         "ingest", str(workspace), str(video), "--camera", camera, "--start-time", str(start_time),
-        "--stride", str(settings.frame_stride), "--detector", settings.detector,
+        "--stride", str(settings.frame_stride), "--detector", settings.detector, *cluster_args(settings),
     ]  # fmt: skip
 
 
 def embed_args(workspace: str | Path, checkpoint: Path, settings: AppSettings) -> list[str]:
     """Embed every tracklet ``checkpoint`` has not embedded yet."""
-    return ["embed", str(workspace), "--model", str(checkpoint), "--device", settings.device]
+    return ["embed", str(workspace), "--model", str(checkpoint), "--device", settings.device, *cluster_args(settings)]
+
+
+def cluster_args(settings: AppSettings) -> list[str]:
+    """``--cluster ADDRESS`` when the workspace's settings send ingest and embed to a Ray cluster."""
+    return ["--cluster", settings.cluster] if settings.cluster else []
 
 
 def finetune_args(

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.pipeline.model_files import model_file
 from reid_core.checkpoint import file_digest, model_from_checkpoint, read_checkpoint
 from reid_core.crops import decode_crops
 from reid_core.devices import resolve_device
@@ -99,13 +100,14 @@ def register_checkpoint(workspace: Workspace, checkpoint: str | Path) -> str:
 def checkpoints_in_use(workspace: Workspace, new_tracklets_model: str | Path, first: str | None = None) -> list[Path]:
     """Every checkpoint whose vectors the workspace keeps, each once: the model that embeds new
     tracklets (the settings') and every registered model whose file is still there, with the
-    model ``first`` (the active one) at the front so the view the operator looks at fills first.
+    model ``first`` (the active one) at the front so the view the operator looks at fills first
+    (on a shared database, a model trained on another machine once its file is copied here).
 
     Embedding a new video with all of them is what keeps a camera visible whichever model is active.
     """
     models = workspace.models()
     chosen = [m for m in models if m["id"] == first] + [m for m in models if m["id"] != first]
-    paths = [Path(m["path"]) for m in chosen if Path(m["path"]).is_file()]
+    paths = [path for path in (model_file(workspace, m) for m in chosen) if path is not None]
     paths.append(Path(new_tracklets_model))
     unique: dict[Path, Path] = {}
     for path in paths:
@@ -118,7 +120,7 @@ def missing_per_model(workspace: Workspace) -> dict[str, int]:
     and so are models whose checkpoint file is gone: nothing can embed with them)."""
     total = workspace.tracklet_count()
     embedded = workspace.embedded_counts()
-    usable = [m for m in workspace.models() if Path(m["path"]).is_file()]
+    usable = [m for m in workspace.models() if model_file(workspace, m) is not None]
     missing = {m["id"]: total - embedded.get(m["id"], 0) for m in usable}
     return {model_id: count for model_id, count in missing.items() if count > 0}
 

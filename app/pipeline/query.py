@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -46,16 +45,6 @@ def active_model_id(workspace: Workspace) -> str:
     if newest is None:
         raise WorkspaceError(f"{workspace.path}: no embeddings yet; run 'reid embed' first")
     return newest
-
-
-def active_model_path(workspace: Workspace) -> Path | None:
-    """The checkpoint file of the model queries use, when there is one and it still exists."""
-    try:
-        model_id = active_model_id(workspace)
-    except WorkspaceError:
-        return None
-    model = workspace.model(model_id)
-    return Path(model["path"]) if model and Path(model["path"]).is_file() else None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,9 @@ Two sources of learning: the identities the operator confirmed (``finetune``, th
 the tracks themselves without any label (``adapt``, ``training.adapt``: refused when its
 self-check says the model got worse). The new checkpoint is copied into the workspace's
 ``models/`` folder so the workspace stays self-contained, then registered as one of its models.
+On a PostgreSQL workspace that folder (and the run's ``training/`` folder) is this machine's cache
+folder of the case (``workspace.folder``); the registration, by content digest, is on the server,
+and another machine uses the model once the file is copied into its own cache (``model_files``).
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ import torch
 
 from app.pipeline.embed import decode_crops, embed_workspace, register_checkpoint
 from app.pipeline.events import Progress, StepProgress, adapt_progress, train_progress
-from app.pipeline.query import active_model_path
+from app.pipeline.model_files import model_file, require_model_file
+from app.pipeline.query import active_model_id
 from app.pipeline.unfinished_runs import discard_killed_runs, unfinished_run
 from reid_core.checkpoint import model_from_checkpoint, read_checkpoint, save_checkpoint
 from reid_core.devices import resolve_device
+from reid_core.store.location import is_database_url
 from reid_core.whole_file import written_whole
-from reid_core.workspace import Workspace
+from reid_core.workspace import Workspace, WorkspaceError, open_workspace
 from resources import DEFAULT_REID_CHECKPOINT
 from training.adapt import AdaptConfig, AdaptOutcome, adapt, tracklet_maps
 from training.config import TrainConfig
@@ -42,12 +47,20 @@ class RetrainResult:
 
 
 def base_checkpoint(workspace: Workspace) -> Path:
-    """Start from the model the workspace uses now, or the shipped default."""
-    return active_model_path(workspace) or DEFAULT_REID_CHECKPOINT
+    """Start from the model the workspace uses now, or the shipped default (also when a folder
+    workspace's model file is gone). On a shared database the active model's file may be on another
+    analyst's machine only: refused in one line rather than silently training from the default."""
+    try:
+        model = workspace.model(active_model_id(workspace))
+    except WorkspaceError:  # nothing embedded yet
+        return DEFAULT_REID_CHECKPOINT
+    if model is not None and is_database_url(workspace.location):
+        return require_model_file(workspace, model)
+    return (model_file(workspace, model) if model is not None else None) or DEFAULT_REID_CHECKPOINT
 
 
 def retrain_workspace(
-    folder: str | Path,
+    location: str | Path,
     config: TrainConfig,
     start_from: str | Path | None = None,
     device: str = "auto",
@@ -56,21 +69,22 @@ def retrain_workspace(
     progress: Callable[[Progress], None] | None = None,
     show_progress: bool = True,
 ) -> RetrainResult:
-    """Fine-tune on the confirmed identities, then write the model to ``out`` or keep it in the workspace."""
-    folder = Path(folder)
+    """Fine-tune on the confirmed identities, then write the model to ``out`` or keep it in the workspace
+    (``location``: its folder or ``postgresql://`` URL)."""
     device = resolve_device(device, training=True)
     if device == "onnx":
         raise ValueError("training runs on PyTorch: use device auto, cpu or cuda")
-    discard_killed_runs(folder)
-    dataset = open_dataset("workspace", folder)
-    with Workspace(folder, create=False) as workspace:
+    discard_killed_runs(location)
+    dataset = open_dataset("workspace", location)
+    with open_workspace(location, create=False) as workspace:
         start = Path(start_from) if start_from is not None else base_checkpoint(workspace)
         active_before = workspace.get_meta("active_model")
+        folder = workspace.folder
     stamp = time.strftime("%Y%m%d-%H%M%S")
     name = f"finetune-{stamp}"
     run_dir = folder / "training" / name
     model_id = None
-    with unfinished_run(folder, name, active_before):
+    with unfinished_run(location, name, active_before):
         trainer = Trainer(
             config,
             dataset,
@@ -85,7 +99,7 @@ def retrain_workspace(
         target = Path(out) if out is not None else folder / "models" / f"{name}.pt"
         copy_whole(result.best, target)
         if out is None:
-            model_id = _keep_in_workspace(folder, target, device, embed, progress)
+            model_id = _keep_in_workspace(location, target, device, embed, progress)
     return RetrainResult(target, model_id, result.history, len(dataset.train_ids), len(dataset.train))
 
 
@@ -97,7 +111,7 @@ class AdaptResult:
 
 
 def adapt_workspace(
-    folder: str | Path,
+    location: str | Path,
     config: AdaptConfig,
     start_from: str | Path | None = None,
     device: str = "auto",
@@ -108,14 +122,14 @@ def adapt_workspace(
     log: Callable[[str], None] = print,
 ) -> AdaptResult:
     """Adapt to the workspace's own tracks (``training.adapt``); keep the model only if its check passes."""
-    folder = Path(folder)
     device = resolve_device(device, training=True)
     if device == "onnx":
         raise ValueError("adaptation runs on PyTorch: use device auto, cpu or cuda")
-    discard_killed_runs(folder)
-    with Workspace(folder, create=False) as workspace:
+    discard_killed_runs(location)
+    with open_workspace(location, create=False) as workspace:
         start = Path(start_from) if start_from is not None else base_checkpoint(workspace)
         active_before = workspace.get_meta("active_model")
+        folder = workspace.folder
         rows = [row for row in workspace.tracklets() if row.length >= 2]
         tracklets = [
             (row.camera, row.video_id, (row.start_time, row.end_time), decode_crops(workspace.crops(row.id)))
@@ -154,19 +168,19 @@ def adapt_workspace(
     }
     target = Path(out) if out is not None else folder / "models" / f"adapt-{stamp}.pt"
     model_id = None
-    with unfinished_run(folder, f"adapt-{stamp}", active_before):
+    with unfinished_run(location, f"adapt-{stamp}", active_before):
         save_checkpoint(outcome.model, target, meta)
         if out is None:
-            model_id = _keep_in_workspace(folder, target, device, embed, progress)
+            model_id = _keep_in_workspace(location, target, device, embed, progress)
     return AdaptResult(outcome, target, model_id)
 
 
 def _keep_in_workspace(
-    folder: Path, target: Path, device: str, embed: bool, progress: Callable[[Progress], None] | None
+    location: str | Path, target: Path, device: str, embed: bool, progress: Callable[[Progress], None] | None
 ) -> str:
     """Register the model at ``target`` (or, with ``embed``, embed the workspace with it and make it
     active); returns its id."""
-    with Workspace(folder, create=False) as workspace:
+    with open_workspace(location, create=False) as workspace:
         if not embed:
             return register_checkpoint(workspace, target)
         # embedding registers the model itself: the checkpoint is read once

@@ -16,6 +16,7 @@ class AppSettings:
     checkpoint: str = str(DEFAULT_REID_CHECKPOINT)  # re-ID model used to embed new tracklets
     device: str = "auto"  # re-ID device; auto = the GPU when there is one
     frame_stride: int = 1  # run the detector on every n-th frame
+    cluster: str = ""  # Ray address the ingest and embed jobs run on (auto, HOST:PORT); "" = this machine only
 
 
 def load_settings(workspace: Workspace) -> AppSettings:

@@ -70,3 +70,11 @@ class StoreBase:
 
     def set_meta(self, key: str, value: str) -> None:
         self.db["meta"].upsert({"key": key, "value": value}, pk="key")
+
+    def meta_starting(self, prefix: str) -> dict[str, str]:
+        """The meta entries whose key starts with ``prefix`` (``_`` and ``%`` in it match themselves)."""
+        rows = self.db.execute("SELECT key, value FROM meta WHERE substr(key, 1, ?) = ?", [len(prefix), prefix])
+        return {str(k): str(v) for k, v in rows.fetchall()}
+
+    def delete_meta(self, key: str) -> None:
+        self.db.execute("DELETE FROM meta WHERE key = ?", [key])

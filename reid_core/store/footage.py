@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from contextlib import closing
 
 from reid_core.store.base import StoreBase
+from reid_core.store.location import is_database_url
 from reid_core.store.schema import TRACKLET_SELECT, TrackletRow, WorkspaceError
 
 Box = tuple[float, float, float, float]
@@ -152,6 +153,11 @@ class FootageStore(StoreBase):
 
 def read_crops(database: str, tracklet_id: int) -> dict[int, bytes]:
     """A tracklet's JPEG crops by frame, through a read-only connection of its own: for data loader
-    workers, which must not share the workspace's connection across processes."""
+    workers, which must not share the workspace's connection across processes. ``database``: the
+    SQLite file, or a ``postgresql://`` URL."""
+    if is_database_url(database):
+        from reid_core.store.postgres_workspace import read_server_crops  # imports psycopg
+
+        return read_server_crops(database, tracklet_id)
     with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as conn:
         return dict(conn.execute("SELECT frame, jpeg FROM crops WHERE tracklet_id = ?", [tracklet_id]))

@@ -46,6 +46,13 @@ def cache_folder(url: str) -> Path:
     return Path(os.environ.get("REID_CACHE_DIR") or cache) / re.sub(r"[^\w.-]", "_", name)
 
 
+def read_server_crops(url: str, tracklet_id: int) -> dict[int, bytes]:
+    """A tracklet's JPEG crops by frame, through a connection of its own (see ``footage.read_crops``)."""
+    with psycopg.connect(url, autocommit=True, connect_timeout=30) as connection:
+        rows = connection.execute("SELECT frame, jpeg FROM crops WHERE tracklet_id = %s", [tracklet_id]).fetchall()
+    return {int(frame): bytes(jpeg) for frame, jpeg in rows}
+
+
 class PostgresWorkspace(FootageStore, ModelStore, LabelStore, ProposalStore):
     """Open (or, on an empty database, create) a workspace on a PostgreSQL server. Use as a context manager."""
 
@@ -92,6 +99,17 @@ class PostgresWorkspace(FootageStore, ModelStore, LabelStore, ProposalStore):
         finally:
             with suppress(ResourceError):  # a lost connection took the lock with it
                 self.db.execute("SELECT pg_advisory_unlock(?)", [key])
+
+    def lock_session(self, name: str, wait: bool = True) -> bool:
+        """Take the advisory lock named ``name`` for this connection (until ``unlock_session`` or the
+        session ends, a killed process included); without ``wait``, False when another session holds it."""
+        function = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+        row = self.db.execute(f"SELECT {function}(?)", [video_lock_key(f"session {name}")]).fetchone()
+        return wait or bool(row[0])
+
+    def unlock_session(self, name: str) -> None:
+        with suppress(ResourceError):  # a lost connection took the lock with it
+            self.db.execute("SELECT pg_advisory_unlock(?)", [video_lock_key(f"session {name}")])
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:

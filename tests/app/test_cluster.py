@@ -240,3 +240,29 @@ def test_a_folder_workspace_is_not_sent_to_a_remote_cluster(tmp_path: Path) -> N
     code, _, err = run("ingest", tmp_path / "ws", DEMO_VIDEO, "--cluster", "10.0.0.9:6379")
     assert code == 2 and len(err.splitlines()) == 1
     assert err.startswith(f"error: {tmp_path / 'ws'}: a workspace folder cannot be shared with the Ray cluster")
+
+
+def test_the_windows_jobs_run_on_the_cluster_set_in_the_workspace_settings(
+    clips: list[Path], tmp_path: Path, window, qtbot
+) -> None:
+    """Settings → "Ingest and embed on" = auto: the window's background ingest and embed jobs are
+    ``reid … --cluster auto`` child processes (each starts its own local Ray) and fill the workspace."""
+    pytest.importorskip("ray", reason="needs Ray (pip install '.[cluster]')")
+    from app.gui.dialogs import SettingsDialog
+    from app.pipeline.settings import load_settings, save_settings
+
+    assert window.open_workspace(tmp_path / "ws")
+    dialog = SettingsDialog(load_settings(window.workspace), window)
+    dialog.cluster.setText(" auto ")
+    save_settings(window.workspace, dialog.settings())
+    finished: list[tuple[list[str], bool, str]] = []
+    window.jobs.finished.connect(lambda job, ok, error: finished.append((job.args, ok, error)))
+    with qtbot.waitSignal(window.jobs.idle, timeout=300_000):
+        window.add_videos(clips[:1], cameras=["north"], start_times=[0.0])
+    assert [(args[0], args[-2:], ok, error) for args, ok, error in finished] == [
+        ("ingest", ["--cluster", "auto"], True, ""),
+        ("embed", ["--cluster", "auto"], True, ""),
+    ]
+    with open_workspace(tmp_path / "ws", create=False) as ws:
+        assert ws.tracklet_count() > 0 and not ws.any_unembedded()
+        assert load_settings(ws).cluster == "auto"

@@ -11,7 +11,6 @@ import io
 import json
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -55,13 +54,7 @@ def case(
 
 
 def copy_database(server: PostgresServer, url: str) -> str:
-    """A new database holding what ``url``'s holds (no one may be connected to ``url`` meanwhile)."""
-    import psycopg
-
-    name = f"copy_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server.url("postgres"), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{url.rsplit("/", 1)[1]}"')
-    return server.url(name)
+    return server.copy_database(url)
 
 
 def rounded(value: object) -> object:
@@ -129,14 +122,6 @@ def test_two_analysts_confirming_at_once_build_one_identity(
 def test_gui_parses_a_postgresql_url() -> None:
     url = "postgresql://analyst@dbhost:5432/case7"
     assert build_parser(["gui", url]).parse_args(["gui", url]).workspace == url
-
-
-@pytest.mark.parametrize("command", ["finetune", "adapt"])
-def test_training_on_postgresql_is_refused_in_one_line(command: str) -> None:
-    code, out, err = run(command, "postgresql://analyst:secret@dbhost:5432/case7", "--epochs", "1")
-    assert code == 2 and out == ""
-    assert err == f"error: postgresql://analyst:***@dbhost:5432/case7: {command} needs a workspace folder " \
-        "(not yet on PostgreSQL)\n"
 
 
 def click_a_person(window: MainWindow, qtbot, camera: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from contextlib import redirect_stdout
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
@@ -48,6 +48,14 @@ def test_every_built_argv_parses_with_the_real_parser_into_what_it_meant(tmp_pat
 
     embed = parsed(embed_args(tmp_path, Path("/models/other.pt"), SETTINGS))
     assert (embed.command, embed.model, embed.device, embed.events) == ("embed", Path("/models/other.pt"), "cpu", True)
+
+    assert (ingest.cluster, embed.cluster) == (None, None)  # no cluster set: run on this machine
+    on_ray = replace(SETTINGS, cluster="auto")
+    url = "postgresql://analyst@dbhost:5432/case7"
+    ingest = parsed(ingest_args(url, tmp_path / "a.avi", "north", 0.0, on_ray))
+    embed = parsed(embed_args(url, Path("/models/other.pt"), on_ray))
+    assert (ingest.workspace, ingest.cluster, embed.workspace, embed.cluster) == (url, "auto", url, "auto")
+    assert (ingest.videos, embed.model) == ([tmp_path / "a.avi"], Path("/models/other.pt"))
 
     finetune = parsed(finetune_args(tmp_path, 7, SETTINGS, ["--set", "lr=0.001"]))
     assert (finetune.command, finetune.workspace, finetune.epochs) == ("finetune", tmp_path, 7)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reid_core.workspace import Workspace
+from reid_core.workspace import open_workspace
 from training.data.benchmarks import read_ilidsvid, read_mars, read_prid2011
 from training.data.local import read_identity_folders, read_workspace_identities, read_workspace_tracks
 from training.data.records import VideoDataset
@@ -21,7 +21,8 @@ def open_dataset(
     splits_file: Path | None = None,
     prid_convention: str = "paper",
 ) -> VideoDataset:
-    """``workspace`` = the operator's confirmed identities; ``workspace-tracks`` = self-supervision."""
+    """``workspace`` = the operator's confirmed identities; ``workspace-tracks`` = self-supervision (``root``:
+    the workspace folder or its ``postgresql://`` URL)."""
     if kind == "ilidsvid":
         return read_ilidsvid(root, split, splits_file)
     if kind == "prid2011":
@@ -31,7 +32,7 @@ def open_dataset(
     if kind == "folders":
         return read_identity_folders(root)
     if kind in ("workspace", "workspace-tracks"):
-        with Workspace(root, create=False) as workspace:
+        with open_workspace(root, create=False) as workspace:
             reader = read_workspace_identities if kind == "workspace" else read_workspace_tracks
             return reader(workspace)
     raise ValueError(f"unknown dataset kind {kind!r}; one of {', '.join(KINDS)}")

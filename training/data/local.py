@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reid_core.store.location import is_database_url
 from reid_core.workspace import Workspace
 from training.data.records import (
     DatasetLayoutError,
@@ -40,7 +41,8 @@ def read_identity_folders(root: str | Path) -> VideoDataset:
 
 
 def _crops_source(workspace: Workspace, tracklet_id: int) -> WorkspaceCrops:
-    return WorkspaceCrops(str(workspace.path), tracklet_id, workspace.crop_frames(tracklet_id))
+    database = workspace.location if is_database_url(workspace.location) else workspace.path  # SQLite: its file
+    return WorkspaceCrops(str(database), tracklet_id, workspace.crop_frames(tracklet_id))
 
 
 def read_workspace_identities(workspace: Workspace) -> VideoDataset:

@@ -44,7 +44,7 @@ class ImageFiles:
 
 @dataclass(frozen=True)
 class WorkspaceCrops:
-    """Crops of one workspace tracklet, read from its SQLite file on demand."""
+    """Crops of one workspace tracklet, read on demand from its SQLite file or PostgreSQL URL (``database``)."""
 
     database: str
     tracklet_id: int
