@@ -45,6 +45,7 @@ RAY_OFFLINE_ENVIRONMENT = {
 }
 MAX_RETRIES = 2  # a task whose worker died is run again this many times
 TRACKLETS_PER_TASK = 64
+PROGRESS_POLL_S = 0.5  # how often the command reads the workers' progress
 
 
 @contextmanager
@@ -111,15 +112,25 @@ def _task_options(ray: Any) -> dict:
     return {"num_cpus": 1, "num_gpus": 1 if ray.cluster_resources().get("GPU", 0) else 0, "max_retries": MAX_RETRIES}
 
 
-def _results(ray: Any, pending: dict, on_result: Callable[[Any, Any], None]) -> None:
-    """Call ``on_result(key, value)`` as each task finishes. A task's own error is raised as it was
-    raised there; Ctrl-C cancels every task still running (their videos resume next time)."""
+def _results(
+    ray: Any,
+    pending: dict,
+    on_result: Callable[[Any, Any], None],
+    progress_queue: Any = None,
+    on_progress: Callable[..., None] | None = None,
+) -> None:
+    """Call ``on_result(key, value)`` as each task finishes, and ``on_progress(*item)`` for what the
+    tasks put on ``progress_queue`` meanwhile. A task's own error is raised as it was raised there;
+    Ctrl-C cancels every task still running (their videos resume next time)."""
     try:
         while pending:
-            [ready], _ = ray.wait(list(pending), num_returns=1)
-            key = pending.pop(ready)
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=PROGRESS_POLL_S)
+            _drain(progress_queue, on_progress)  # a task puts its items before it returns: none is missed
+            if not ready:
+                continue
+            key = pending.pop(ready[0])
             try:
-                value = ray.get(ready)
+                value = ray.get(ready[0])
             except ray.exceptions.RayTaskError as exc:
                 raise exc.cause from None
             except ray.exceptions.RayError as exc:  # the worker died MAX_RETRIES + 1 times, or its node left
@@ -131,6 +142,14 @@ def _results(ray: Any, pending: dict, on_result: Callable[[Any, Any], None]) -> 
         raise
 
 
+def _drain(progress_queue: Any, on_progress: Callable[..., None] | None) -> None:
+    if progress_queue is None or on_progress is None:
+        return
+    while not progress_queue.empty():
+        for item in progress_queue.get_nowait_batch(progress_queue.qsize()):
+            on_progress(*item)
+
+
 def _ingest_task(
     location: str,
     video: str,
@@ -138,9 +157,17 @@ def _ingest_task(
     detector: DetectorParams,
     params: TrackletParams,
     start_time: float | None,
+    progress_queue: Any = None,
 ) -> VideoOutcome:
-    """On a worker: one video into the shared workspace."""
-    return ingest_one_video(workspace_location(location), Path(video), camera, detector, params, start_time)
+    """On a worker: one video into the shared workspace, its frames done put on ``progress_queue``."""
+
+    def report(path: Path, done: int, total: int) -> None:
+        progress_queue.put_nowait((video, done, total))
+
+    return ingest_one_video(
+        workspace_location(location), Path(video), camera, detector, params, start_time,
+        progress=report if progress_queue is not None else None,
+    )
 
 
 def ingest_on_cluster(
@@ -155,10 +182,12 @@ def ingest_on_cluster(
     address: str = LOCAL,
 ) -> list[VideoOutcome]:
     """``ingest_videos`` with one Ray task per video; the videos must be at the same path on every
-    worker. Outcomes in the videos' order; ``progress`` is told as each video finishes."""
+    worker. Outcomes in the videos' order; ``progress`` is told each video's frames as the workers
+    go (through a Ray queue, read every ``PROGRESS_POLL_S``) and the end of each video."""
     location = _shared_location(workspace, address)
     detector = replace(detector, threads=detector.threads or 1)  # one core per task: Ray runs as many as it has
     outcomes: dict[Path, VideoOutcome] = {}
+    by_sent_path = {str(v.resolve()): v for v in videos}
 
     def finished(video: Path, outcome: VideoOutcome) -> None:
         outcomes[video] = outcome
@@ -166,13 +195,21 @@ def ingest_on_cluster(
             frames = max(outcome.frames_processed + outcome.frames_skipped, 1)
             progress(video, frames, frames)
 
+    def advanced(sent_path: str, done: int, total: int) -> None:
+        if progress is not None and by_sent_path[sent_path] not in outcomes:
+            progress(by_sent_path[sent_path], done, total)
+
     with ray_session(address) as ray:
+        from ray.util.queue import Queue
+
+        queue = Queue() if progress is not None else None
         task = ray.remote(_ingest_task).options(**_task_options(ray))
+        start = start_times or {}
         pending = {
-            task.remote(location, str(v.resolve()), camera, detector, tracklet_params, (start_times or {}).get(v)): v
+            task.remote(location, str(v.resolve()), camera, detector, tracklet_params, start.get(v), queue): v
             for v in videos
         }
-        _results(ray, pending, finished)
+        _results(ray, pending, finished, queue, advanced)
     return [replace(outcomes[v], path=v) for v in videos]
 
 

@@ -124,6 +124,20 @@ def test_ray_into_postgres_gives_what_a_local_run_gives_in_sqlite(local_and_ray:
         assert rankings[1] == [(pg_id_of[t], s) for t, s in rankings[0]]
 
 
+def test_progress_within_each_video_comes_back_from_the_workers(
+    local_and_ray: tuple[Path, str], postgres_server: PostgresServer, clips: list[Path]
+) -> None:
+    """As a local ingest: the bars move frame by frame while the workers run, not only at each video's end."""
+    seen: dict[Path, list[tuple[int, int]]] = {clip: [] for clip in clips}
+    with open_workspace(postgres_server.create_database("progress")) as workspace:
+        ingest_on_cluster(workspace, clips, tracklet_params=FAST, progress=lambda v, d, t: seen[v].append((d, t)))
+    for clip, reports in seen.items():
+        done = [d for d, _ in reports]
+        assert done == sorted(done) and done[-1] == 24, (clip, reports)
+        assert {t for _, t in reports} == {24}
+        assert len([d for d in done if 0 < d < 24]) >= 20, (clip, reports)  # every frame, from the worker
+
+
 def test_two_runs_on_the_cluster_at_once_lose_and_duplicate_nothing(
     local_and_ray: tuple[Path, str], postgres_server: PostgresServer, clips: list[Path]
 ) -> None:
