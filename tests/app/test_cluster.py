@@ -35,7 +35,9 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     ray = pytest.importorskip("ray", reason="needs Ray (pip install '.[cluster]')")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("REID_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))  # the workers inherit it
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
+        # address="local": a new Ray of its own, never one `ray start` left on the machine (it would be
+        # joined, and num_cpus refused)
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
         try:
             yield ray
         finally:
