@@ -15,6 +15,7 @@ databases every worker reaches), --folder DIR (a path every worker sees, for the
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
 from contextlib import ExitStack
@@ -49,6 +50,7 @@ def main() -> None:
     args = parser.parse_args()
     import ray
 
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' PostgreSQL server, run as a script
     from tests.postgres_server import running_server, server_binaries
 
     with ExitStack() as stack:
