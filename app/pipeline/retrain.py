@@ -24,7 +24,7 @@ from app.pipeline.embed import decode_crops, embed_workspace, register_checkpoin
 from app.pipeline.events import Progress, StepProgress, adapt_progress, train_progress
 from app.pipeline.model_files import model_file, require_model_file
 from app.pipeline.query import active_model_id
-from app.pipeline.unfinished_runs import discard_killed_runs, unfinished_run
+from app.pipeline.unfinished_runs import discard_killed_runs, run_model_path, unfinished_run
 from reid_core.checkpoint import model_from_checkpoint, read_checkpoint, save_checkpoint
 from reid_core.devices import resolve_device
 from reid_core.store.location import is_database_url
@@ -96,7 +96,7 @@ def retrain_workspace(
             run_name=f"{name} from {start.name} on {len(dataset.train_ids)} identities",
         )
         result = trainer.run()
-        target = Path(out) if out is not None else folder / "models" / f"{name}.pt"
+        target = Path(out) if out is not None else run_model_path(folder, name)
         copy_whole(result.best, target)
         if out is None:
             model_id = _keep_in_workspace(location, target, device, embed, progress)
@@ -166,7 +166,7 @@ def adapt_workspace(
         "self_check": {"start": outcome.start_score, "adapted": outcome.best_score, "epoch": outcome.best_epoch},
         "recipe": (start_data.get("meta") or {}).get("recipe"),
     }
-    target = Path(out) if out is not None else folder / "models" / f"adapt-{stamp}.pt"
+    target = Path(out) if out is not None else run_model_path(folder, f"adapt-{stamp}")
     model_id = None
     with unfinished_run(location, f"adapt-{stamp}", active_before):
         save_checkpoint(outcome.model, target, meta)

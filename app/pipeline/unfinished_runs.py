@@ -33,9 +33,14 @@ MARKER_SUFFIX = ".unfinished"
 SERVER_MARKER = "unfinished_run:"  # meta key prefix of a run's marker on a PostgreSQL workspace
 
 
+def run_model_path(folder: Path, name: str) -> Path:
+    """Where the run named ``name`` writes its model in the workspace (or cache) folder ``folder``."""
+    return folder / "models" / f"{name}.pt"
+
+
 def run_files(folder: Path, name: str) -> list[Path]:
     """Everything a run named ``name`` may write into the workspace folder ``folder``."""
-    model = folder / "models" / f"{name}.pt"
+    model = run_model_path(folder, name)
     return [folder / "training" / name, model, model.with_name(model.name + ".tmp")]
 
 
@@ -44,7 +49,7 @@ def _discard(location: str | Path, name: str, active_before: str, model_path: st
     ``model_path``: the model file it registers (default: the one in this machine's models folder)."""
     with open_workspace(location, create=False) as workspace:
         folder = workspace.folder
-        model_path = model_path or str((folder / "models" / f"{name}.pt").resolve())
+        model_path = model_path or str(run_model_path(folder, name).resolve())
         for model in workspace.models():
             if model["path"] == model_path:
                 workspace.delete_model(model["id"])
@@ -133,7 +138,7 @@ def _server_run(url: str, name: str, active_before: str) -> Iterator[None]:
     key = SERVER_MARKER + name
     with open_workspace(url, create=False) as workspace:
         workspace.lock_session(key)
-        model_path = str((workspace.folder / "models" / f"{name}.pt").resolve())
+        model_path = str(run_model_path(workspace.folder, name).resolve())
         workspace.set_meta(key, json.dumps({"active_before": active_before, "model": model_path}))
         try:
             yield
