@@ -190,9 +190,7 @@ def _people(args: argparse.Namespace) -> int:
             options = GroupingOptions(
                 time_constraints=not args.no_time_constraints, **{k: v for k, v in given.items() if v is not None}
             )
-            progress = (
-                (lambda done, total: emit(StepProgress("people", done, total))) if args.events else None
-            )
+            progress = (lambda done, total: emit(StepProgress("people", done, total))) if args.events else None
             run = propose_people(workspace, options, progress)
             if not args.json:
                 print(
@@ -252,7 +250,9 @@ def _adapt(args: argparse.Namespace) -> int:
     from training.cli import parse_overrides
 
     overrides = parse_overrides(args.set) | {
-        key: value for key, value in (("epochs", args.epochs), ("seed", args.seed)) if value is not None
+        key: value
+        for key, value in (("epochs", args.epochs), ("seed", args.seed), ("check", args.check))
+        if value is not None
     }
     unknown = sorted(set(overrides) - set(AdaptConfig.__dataclass_fields__))
     if unknown:
@@ -407,7 +407,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     people.set_defaults(run=_people)
     for name, help_text in (
         ("finetune", "fine-tune a re-ID model on the identities confirmed in the workspace"),
-        ("adapt", "adapt the model to the workspace's own tracks, without labels; refused if its self-check drops"),
+        ("adapt", "adapt the model to the workspace's own tracks, unlabelled; kept if confirmed matches rank better"),
     ):
         retrain = commands.add_parser(name, help=help_text)
         retrain.add_argument("workspace", type=workspace_location, help="workspace folder or postgresql:// URL")
@@ -416,6 +416,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
             retrain.add_argument("--config", default="finetune.yaml", help="YAML file or a training/configs name")
         else:
             retrain.add_argument("--teacher", type=Path, help="OMZ re-ID IR (.xml) to anchor to (needs openvino)")
+            retrain.add_argument(
+                "--check", choices=["confirmed", "self"],
+                help="what judges the adapted model: the confirmed matches (default; needs 4 across cameras) or "
+                "the label-free self-check (measured not to follow real mAP)",
+            )  # fmt: skip
         retrain.add_argument("--epochs", type=positive_int)
         retrain.add_argument("--seed", type=count_int)
         retrain.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config keys")

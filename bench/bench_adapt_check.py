@@ -1,58 +1,165 @@
-"""Does `reid adapt`'s label-free self-check follow the real mAP? One row per checkpoint, both numbers.
+"""Does `reid adapt`'s check follow the real cross-camera mAP? Every epoch of many adapt runs, both checks.
 
-The self-check (training.adapt.self_check) is computed on every tracklet of the check set's
-workspace (no label used); the mAP is the labelled cross-camera score (training.checksets).
-Give checkpoints of different quality (an untrained head, the default, an adapted one, the
-default with noise added to its RRU and STIM weights) and compare the two orderings (Spearman's rank correlation).
-Run: python bench/bench_adapt_check.py CHECKPOINT [CHECKPOINT ...] [--set vtest_halves] [--work DIR]
+For each labelled check set (bench/labels), the default model is adapted to the set's own workspace
+(no label used in training) with several seeds and settings; after every epoch the model is scored
+by the real labelled cross-camera mAP (16 crops per tracklet, as bench_quality) and:
+1. the label-free self-check (``--check self``): its rank correlation with the real mAP change, and
+   what adapt's own rule with it (best epoch, refused below the start by more than 0.01) ends at;
+2. the confirmed-matches check (the default): an operator who confirmed half of the people seen by
+   two cameras (random halves, ``--splits`` of them) judges; the best epoch by the confirmed
+   tracklets' cross-camera mAP (every labelled tracklet in the gallery) is kept when it beats the
+   start model by ``min_gain`` (the last line: and its self-check is not below the start's by more
+   than 0.01, which is adapt's rule). The real mAP change is printed over all labelled tracklets and
+   over the people not confirmed, the ones the operator has still to find.
+The runs adapt with ``check=self`` (a quarter of the tracks held out, as adapt does with either check)
+and record every epoch, so both rules are applied to the same models.
+Run: python bench/bench_adapt_check.py [--sets vtest_halves multiviewx_geo] [--seeds 4] [--splits 20]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
+import time
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import torch
 from scipy.stats import spearmanr
 
 from app.pipeline.check_footage import labelled_workspace
 from app.pipeline.embed import decode_crops
 from reid_core.checkpoint import load_model
+from reid_core.embedder import preprocess
+from reid_core.model import ReIDModel
 from reid_core.workspace import Workspace
-from training.adapt import AdaptConfig, self_check, tracklet_maps
-from training.checksets import checkpoint_embedder, score_embedder, thinned, workspace_set
+from resources import DEFAULT_REID_CHECKPOINT
+from training.adapt import AdaptConfig, adapt, tracklet_maps, tracklet_vector
+from training.checksets import thinned, workspace_set
+from training.evaluation import average_precision
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
+SETTINGS = ["{}", '{"contrast_weight": 0}', '{"lr": 0.001}']
+MIN_GAINS = (-0.01, 0.0, 0.01, 0.02)  # -0.01: "not worse by more than 0.01", adapt's self-check rule
+
+
+def cross_camera_map(similarity: np.ndarray, cameras: np.ndarray, people: np.ndarray, queries, gallery) -> float:
+    """Mean official AP of ``queries`` against the ``gallery`` tracklets of the other cameras."""
+    aps = []
+    for q in queries:
+        candidates = [g for g in gallery if cameras[g] != cameras[q]]
+        hits = people[candidates] == people[q]
+        if hits.any():
+            aps.append(average_precision(hits[np.argsort(-similarity[q, candidates], kind="stable")]))
+    return float(np.mean(aps))
+
+
+def epoch_runs(name: str, model: ReIDModel, work: Path, seeds: int, settings: list[str]) -> dict:
+    """Per adapt run, per epoch (0 = start): the self-check and the labelled tracklets' similarities."""
+    labels = ROOT / "bench" / "labels" / f"{name}.json"
+    folder = labelled_workspace(labels, work, SHARED)
+    with Workspace(folder, create=False) as workspace:
+        rows = [r for r in workspace.tracklets() if r.length >= 2]
+        tracklets = [
+            (r.camera, r.video_id, (r.start_time, r.end_time), decode_crops(workspace.crops(r.id))) for r in rows
+        ]
+    tracklets = [t for t in tracklets if len(t[3]) >= 2]
+    maps = tracklet_maps(model, tracklets, AdaptConfig())
+    labelled = thinned(workspace_set(folder, labels), 16)
+    with torch.inference_mode():
+        label_maps = [model.backbone.features(preprocess(t.crops, model.spec)) for t in labelled]
+    runs = []
+    for setting in settings:
+        for seed in range(seeds):
+            config = replace(AdaptConfig(), **{"check": "self", "seed": seed} | json.loads(setting))
+            epochs: list[np.ndarray] = []
+
+            def keep(_: int, adapted: ReIDModel, epochs: list = epochs) -> None:
+                with torch.inference_mode():
+                    vectors = torch.stack([tracklet_vector(adapted, m) for m in label_maps]).numpy()
+                epochs.append(vectors @ vectors.T)
+
+            started = time.time()
+            outcome = adapt(model, maps, config, log=lambda _: None, on_epoch=keep)
+            checks = [outcome.start_score] + [e["check"] for e in outcome.history]
+            runs.append({"setting": setting, "seed": seed, "checks": checks, "similarities": epochs})
+            print(f"  {name} {setting} seed {seed}: {time.time() - started:.0f} s", flush=True)
+    cameras = np.array([t.camera for t in labelled])
+    return {"runs": runs, "cameras": cameras, "people": np.array([t.person for t in labelled])}
+
+
+def self_check_report(data: dict) -> None:
+    cameras, people = data["cameras"], data["people"]
+    everyone = list(range(len(people)))
+    check_change, real_change, chosen = [], [], []
+    for run in data["runs"]:
+        real = [cross_camera_map(s, cameras, people, everyone, everyone) for s in run["similarities"]]
+        checks = run["checks"]
+        check_change += [c - checks[0] for c in checks[1:]]
+        real_change += [r - real[0] for r in real[1:]]
+        best = 1 + int(np.argmax(checks[1:]))
+        chosen.append(real[best] - real[0] if checks[best] >= checks[0] - 0.01 else 0.0)
+    rho = spearmanr(check_change, real_change).statistic
+    print(
+        f"  label-free self-check: {len(real_change)} adapted epochs, real mAP change mean {np.mean(real_change):+.3f} "
+        f"(min {min(real_change):+.3f}, max {max(real_change):+.3f}); rank correlation with the self-check's change "
+        f"{rho:+.2f}; adapt's rule kept {sum(c != 0 for c in chosen)} of {len(chosen)} runs: real change mean "
+        f"{np.mean(chosen):+.3f}, min {min(chosen):+.3f}"
+    )
+
+
+def confirmed_half_report(data: dict, splits: int) -> None:
+    cameras, people = data["cameras"], data["people"]
+    everyone = list(range(len(people)))
+    seen_twice = sorted(p for p in set(people.tolist()) if len(set(cameras[people == p].tolist())) > 1)
+    rng = np.random.default_rng(0)
+    halves = [set(rng.permutation(seen_twice)[: len(seen_twice) // 2].tolist()) for _ in range(splits)]
+    rules = [(min_gain, False) for min_gain in MIN_GAINS] + [(0.01, True)]
+    for min_gain, with_self_check in rules:
+        overall, others, kept = [], [], 0
+        for confirmed in halves:
+            judges = [i for i in everyone if people[i] in confirmed]
+            rest = [i for i in everyone if people[i] not in confirmed]
+            for run in data["runs"]:
+                sims, checks = run["similarities"], run["checks"]
+                judged = [cross_camera_map(s, cameras, people, judges, everyone) for s in sims]
+                best = 1 + int(np.argmax(judged[1:]))
+                better = judged[best] >= judged[0] + min_gain
+                if with_self_check:  # and the label-free self-check of that epoch not below the start's by 0.01
+                    better = better and checks[best] >= checks[0] - 0.01
+                pick = sims[best] if better else sims[0]
+                kept += pick is not sims[0]
+                overall.append(cross_camera_map(pick, cameras, people, everyone, everyone))
+                overall[-1] -= cross_camera_map(sims[0], cameras, people, everyone, everyone)
+                others.append(cross_camera_map(pick, cameras, people, rest, everyone))
+                others[-1] -= cross_camera_map(sims[0], cameras, people, rest, everyone)
+        rule = f"min_gain {min_gain:+.2f}" + (" and self-check" if with_self_check else "")
+        print(
+            f"  confirmed half judges, {rule}: kept {kept} of {len(overall)}; real mAP change "
+            f"all people mean {np.mean(overall):+.3f} min {min(overall):+.3f} ({sum(o < -0.01 for o in overall)} "
+            f"more than 0.01 below); unconfirmed people mean {np.mean(others):+.3f} min {min(others):+.3f}"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("checkpoints", nargs="+", type=Path)
-    parser.add_argument("--set", default="vtest_halves")
+    parser.add_argument("--sets", nargs="*", default=["vtest_halves", "multiviewx_geo"])
+    parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--settings", nargs="*", default=SETTINGS, help="AdaptConfig overrides as JSON, one per run")
+    parser.add_argument("--splits", type=int, default=20, help="random halves of the people confirmed")
+    parser.add_argument("--default", type=Path, default=DEFAULT_REID_CHECKPOINT)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "rru-reid-bench-quality")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    labels = ROOT / "bench" / "labels" / f"{args.set}.json"
-    folder = labelled_workspace(labels, args.work, SHARED)
-    labelled = thinned(workspace_set(folder, labels), 16)
-    with Workspace(folder, create=False) as workspace:
-        unlabelled = [
-            (row.camera, row.video_id, (row.start_time, row.end_time), decode_crops(workspace.crops(row.id)))
-            for row in workspace.tracklets()
-        ]
-    checks, maps_ = [], []
-    print(f"{'checkpoint':<36}{'self-check':>11}{'mAP':>8}{'rank-1':>8}")
-    for checkpoint in args.checkpoints:
-        model = load_model(checkpoint).eval()
-        check = self_check(model, tracklet_maps(model, unlabelled, AdaptConfig()))
-        score = score_embedder(checkpoint_embedder(checkpoint), labelled)
-        checks.append(check)
-        maps_.append(score.mean_ap)
-        print(f"{checkpoint.name[:35]:<36}{check:>11.3f}{score.mean_ap:>8.3f}{score.rank1:>8.3f}")
-    rho = spearmanr(checks, maps_).statistic if len(checks) > 2 else float("nan")
-    print(f"Spearman rank correlation, self-check vs mAP: {rho:.2f} over {len(checks)} checkpoints")
+    model = load_model(args.default).eval()
+    for name in args.sets:
+        print(f"{name}:", flush=True)
+        data = epoch_runs(name, model, args.work, args.seeds, args.settings)
+        self_check_report(data)
+        confirmed_half_report(data, args.splits)
 
 
 if __name__ == "__main__":

@@ -82,7 +82,7 @@ def main() -> None:
     rank1, mean_ap, ratio = judged(model, data)
     print(f"start model: rank-1 {rank1:.3f}  mAP {mean_ap:.3f}  centre/border gate {ratio:.3f}")
     for variant in args.variants:
-        config = dataclasses.replace(AdaptConfig(), **json.loads(variant))
+        config = dataclasses.replace(AdaptConfig(), **{"check": "self"} | json.loads(variant))
         started = time.time()
         outcome = adapt(model, data["maps"], config, log=lambda _: None)
         rank1, mean_ap, ratio = judged(outcome.model or model, data)

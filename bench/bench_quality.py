@@ -11,7 +11,8 @@ made is written in each file's "how" field):
   In-domain for the default (its distillation saw these cameras' crops, unlabelled).
 A set whose footage is not under ../shared/data is skipped with the reason.
 Models: the ImageNet start (MobileNetV2 + seed-0 RRU+STIM, untrained), the shipped default,
-the default after `reid adapt` on the set's own footage (unlabelled), and as yardsticks only
+the default after `reid adapt` on the set's own footage (trained without labels; judged by half of the people
+seen by two cameras, confirmed as an operator would, and once with the label-free --check self), and as yardsticks only
 OSNet-x0.25 (onnxruntime) and Intel OMZ 0287/0288 (PyPI openvino, not needed by the app).
 Per-frame models give a tracklet the mean of its unit crop vectors.
 
@@ -22,6 +23,7 @@ Run: python bench/bench_quality.py [--sets vut_corridor_multi vtest_halves multi
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -32,9 +34,12 @@ import numpy as np
 import torch
 
 from app.pipeline.check_footage import labelled_workspace, missing_footage
+from app.pipeline.identities import create_identity
 from app.pipeline.retrain import adapt_workspace
 from reid_core.checkpoint import save_checkpoint
+from reid_core.errors import UserError
 from reid_core.model import ModelConfig, ReIDModel
+from reid_core.workspace import Workspace
 from resources import DEFAULT_REID_CHECKPOINT
 from training.adapt import AdaptConfig
 from training.checksets import checkpoint_embedder, score_embedder, thinned, workspace_set
@@ -123,17 +128,23 @@ def main() -> None:
         for pair in args.compare:
             label, _, path = pair.partition("=")
             models[label] = lambda path=Path(path): checkpoint_embedder(path)
+        confirmed = with_half_confirmed(folder, labels_file, args.work / f"{name}_half_confirmed")
         if not args.no_adapt:
-            adapted_out = args.work / f"{name}_adapted.pt"
-            models["default after `reid adapt` on this footage"] = lambda folder=folder, out=adapted_out: (
-                checkpoint_embedder(adapted(folder, args.default, out))
-            )
+            for label, check in (
+                ("`reid adapt`, half of the people confirmed", "confirmed"),
+                ("`reid adapt --check self`", "self"),
+            ):
+                out = args.work / f"{name}_adapted_{check}.pt"
+                config = replace(AdaptConfig(), check=check)
+                models[f"default after {label}"] = lambda start=args.default, out=out, config=config, ws=confirmed: (
+                    checkpoint_embedder(adapted(ws, start, out, config))
+                )
         for number, (run, *settings) in enumerate(args.adapt):
             label, _, path = run.partition("=")
             config = replace(AdaptConfig(), **parse_overrides(settings))
             out = args.work / f"{name}_adapted_{number}.pt"
-            models[label] = lambda folder=folder, start=Path(path), out=out, config=config: (
-                checkpoint_embedder(adapted(folder, start, out, config))
+            models[label] = lambda start=Path(path), out=out, config=config, ws=confirmed: checkpoint_embedder(
+                adapted(ws, start, out, config)
             )
         models |= {
             "OSNet-x0.25 (yardstick)": osnet,
@@ -154,12 +165,35 @@ def main() -> None:
         print(f"| {name} | {label} | {rank1:.3f} | {mean_ap:.3f} | {queries} |")
 
 
-def adapted(folder: Path, default: Path, out: Path, config: AdaptConfig | None = None) -> Path:
-    """The default adapted to the set's own (unlabelled) workspace; the default itself if adapt refuses."""
+def with_half_confirmed(folder: Path, labels_file: Path, target: Path) -> Path:
+    """A copy of the set's workspace where every other person seen by two cameras (sorted by label) is a
+    confirmed identity, as an operator would have confirmed them: what `reid adapt`'s default check judges by."""
+    if target.exists():
+        return target
+    tracklets = workspace_set(folder, labels_file)
+    cameras: dict[int, set[str]] = {}
+    for t in tracklets:
+        cameras.setdefault(t.person, set()).add(t.camera)
+    confirmed = sorted(person for person, seen in cameras.items() if len(seen) > 1)[::2]
+    partial = target.with_name(target.name + ".part")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(folder, partial)
+    with Workspace(partial, create=False) as workspace:
+        for person in confirmed:
+            create_identity(workspace, [t.tracklet_id for t in tracklets if t.person == person])
+    partial.rename(target)
+    return target
+
+
+def adapted(folder: Path, default: Path, out: Path, config: AdaptConfig) -> Path:
+    """The default adapted to the set's own workspace (no label trained on); the default itself if adapt refuses."""
     if out.exists():
         return out
-    config = config or AdaptConfig()
-    result = adapt_workspace(folder, config, start_from=default, device="cpu", out=out, log=lambda _: None)
+    try:
+        result = adapt_workspace(folder, config, start_from=default, device="cpu", out=out, log=lambda _: None)
+    except UserError as refused:
+        print(f"  adapt: not run — {refused}")
+        return default
     print(f"  adapt: {'accepted' if result.outcome.accepted else 'refused'} — {result.outcome.reason}")
     return out if result.checkpoint is not None else default
 

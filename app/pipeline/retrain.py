@@ -27,11 +27,12 @@ from app.pipeline.query import active_model_id
 from app.pipeline.unfinished_runs import discard_killed_runs, run_model_path, unfinished_run
 from reid_core.checkpoint import model_from_checkpoint, read_checkpoint, save_checkpoint
 from reid_core.devices import resolve_device
+from reid_core.errors import UserError
 from reid_core.store.location import is_database_url
 from reid_core.whole_file import written_whole
 from reid_core.workspace import Workspace, WorkspaceError, open_workspace
 from resources import DEFAULT_REID_CHECKPOINT
-from training.adapt import AdaptConfig, AdaptOutcome, adapt, tracklet_maps
+from training.adapt import AdaptConfig, AdaptOutcome, adapt, confirmed_queries, tracklet_maps
 from training.config import TrainConfig
 from training.data.catalog import open_dataset
 from training.trainer import Trainer
@@ -135,7 +136,11 @@ def adapt_workspace(
             (row.camera, row.video_id, (row.start_time, row.end_time), decode_crops(workspace.crops(row.id)))
             for row in rows
         ]
-    tracklets = [t for t in tracklets if len(t[3]) >= 2]
+        identity = {tracklet: person for person, tracklet, _ in workspace.identity_memberships()}
+    kept = [i for i, t in enumerate(tracklets) if len(t[3]) >= 2]
+    tracklets = [tracklets[i] for i in kept]
+    people = {index: identity[rows[i].id] for index, i in enumerate(kept) if rows[i].id in identity}
+    require_confirmed_matches(location, [t[0] for t in tracklets], people, config)
     start_data = read_checkpoint(start)  # read once: the model and its recipe
     model = model_from_checkpoint(start_data, start).eval()
     log(f"adapting {start.name} to {len(tracklets)} tracklets of {len({t[0] for t in tracklets})} cameras")
@@ -154,6 +159,7 @@ def adapt_workspace(
         anchors=anchors,
         log=log,
         progress=(lambda step: progress(adapt_progress(step))) if progress is not None else None,
+        people=people,
     )
     if not outcome.accepted or outcome.model is None:
         return AdaptResult(outcome, None, None)
@@ -164,6 +170,7 @@ def adapt_workspace(
         "description": f"{start.name} adapted without labels to {folder.name} ({outcome.reason})",
         "adapted_from": start.name,
         "self_check": {"start": outcome.start_score, "adapted": outcome.best_score, "epoch": outcome.best_epoch},
+        "checked_on": outcome.check,
         "recipe": (start_data.get("meta") or {}).get("recipe"),
     }
     target = Path(out) if out is not None else run_model_path(folder, f"adapt-{stamp}")
@@ -173,6 +180,21 @@ def adapt_workspace(
         if out is None:
             model_id = _keep_in_workspace(location, target, device, embed, progress)
     return AdaptResult(outcome, target, model_id)
+
+
+def require_confirmed_matches(
+    location: str | Path, cameras: list[str], people: dict[int, int], config: AdaptConfig
+) -> None:
+    """Refuse before any work when the confirmed-matches check has too little to judge by."""
+    if config.check != "confirmed":
+        return
+    found = confirmed_queries(cameras, people)
+    if found < config.min_confirmed_queries:
+        raise UserError(
+            f"{location}: adapt judges its model by the confirmed matches, and {found} tracklets have a confirmed "
+            f"match in another camera ({config.min_confirmed_queries} needed): confirm matches in the window "
+            "first, or pass --check self (label-free; measured not to follow real cross-camera mAP)"
+        )
 
 
 def _keep_in_workspace(

@@ -34,7 +34,7 @@ from tests.postgres_server import PostgresServer
 FINETUNE = ["--epochs", "1", "--device", "cpu", "--set", "iterations_per_epoch=2", "frames_per_clip=2"]
 FINETUNE += ["ids_per_batch=2"]
 ADAPT = ["--epochs", "1", "--device", "cpu", "--set", "iterations_per_epoch=2", "batch_size=4", "clip_length=2"]
-ADAPT += ["crops_per_tracklet=4"]
+ADAPT += ["crops_per_tracklet=4", "check=self"]
 CAMERAS = (("east", 100), ("west", 400))
 
 

@@ -26,7 +26,7 @@ from tests.reliability.cases import Case, Outcome, _cli, _cli_env
 
 TABLES = ("tracklets", "models", "embeddings", "matches", "identities", "identity_tracklets")
 SMALL = {  # a few iterations: each run takes seconds of work after the start-up
-    "adapt": ["--epochs", "1", "--set", "iterations_per_epoch=2", "batch_size=4", "clip_length=2"],
+    "adapt": ["--epochs", "1", "--set", "iterations_per_epoch=2", "batch_size=4", "clip_length=2", "check=self"],
     "finetune": ["--epochs", "2", "--set", "iterations_per_epoch=2", "ids_per_batch=2", "frames_per_clip=2"],
 }
 

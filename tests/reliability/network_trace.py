@@ -74,7 +74,7 @@ def app_commands(folder: Path) -> list[list[str]]:
     for (camera, *_), clip in zip(DEMO_VIEWS, clips, strict=True):
         (demo / "footage").mkdir(parents=True, exist_ok=True)
         shutil.copyfile(clip, demo / "footage" / f"{camera}.avi")
-    quick = ["--epochs", "1", "--device", "cpu", "--set", "iterations_per_epoch=1", "clip_length=2"]
+    quick = ["--epochs", "1", "--device", "cpu", "--set", "iterations_per_epoch=1", "clip_length=2", "check=self"]
     return [
         ["ingest", workspace, *clips, "--min-length", "4"],  # camera = file name: cam0, cam1
         ["embed", workspace, "--device", "cpu"],

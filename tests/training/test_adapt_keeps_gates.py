@@ -25,7 +25,7 @@ def test_adapt_changes_the_head_but_not_the_gates() -> None:
     model = ReIDModel(ModelConfig(backbone="omz_reid_0287")).eval()
     start_rru = {k: v.clone() for k, v in model.rru.state_dict().items()}
     start_temporal = {k: v.clone() for k, v in model.temporal.state_dict().items()}
-    config = replace(AdaptConfig(), epochs=1, iterations_per_epoch=3, batch_size=4, tolerance=1.0)
+    config = replace(AdaptConfig(), epochs=1, iterations_per_epoch=3, batch_size=4, tolerance=1.0, check="self")
     config = replace(config, adapt_gates=False, keep_norm_statistics=True)
     outcome = adapt(model, random_tracklets(model), config, log=lambda _: None)
     assert outcome.accepted and outcome.model is not None
