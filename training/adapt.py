@@ -31,9 +31,9 @@ is kept, and a model that scores below the start model by more than ``tolerance`
 - ``"self"``: label-free. A quarter of the tracklets (never trained on) are split in halves; the
   first half, strongly augmented (colour, blur, resolution, occluders: what another camera
   changes), queries the clean second halves of all of them. It catches a wrecked model, but it
-  does not follow real cross-camera mAP: measured on both labelled check sets over 56 adapted
-  models (README, *Re-ID quality*), its rank correlation with the real mAP change was −0.19 and
-  +0.12, and adaptation lowered mAP on average. So it must be asked for.
+  does not follow real cross-camera mAP: over 36 adapted epochs on each labelled check set
+  (``bench/bench_adapt_check.py``), its rank correlation with the real mAP change was +0.15 and
+  −0.04, and adaptation lowered mAP on average. So it must be asked for.
 """
 
 from __future__ import annotations

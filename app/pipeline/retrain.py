@@ -169,8 +169,12 @@ def adapt_workspace(
         "trained": True,
         "description": f"{start.name} adapted without labels to {folder.name} ({outcome.reason})",
         "adapted_from": start.name,
-        "self_check": {"start": outcome.start_score, "adapted": outcome.best_score, "epoch": outcome.best_epoch},
-        "checked_on": outcome.check,
+        "check": {
+            "on": outcome.check,
+            "start": outcome.start_score,
+            "adapted": outcome.best_score,
+            "epoch": outcome.best_epoch,
+        },
         "recipe": (start_data.get("meta") or {}).get("recipe"),
     }
     target = Path(out) if out is not None else run_model_path(folder, f"adapt-{stamp}")
