@@ -37,8 +37,7 @@ from reid_core.model import ReIDModel
 from reid_core.workspace import Workspace
 from resources import DEFAULT_REID_CHECKPOINT
 from training.adapt import AdaptConfig, adapt, tracklet_maps, tracklet_vector
-from training.checksets import thinned, workspace_set
-from training.evaluation import average_precision
+from training.checksets import cross_camera_score, people_in_several_cameras, thinned, workspace_set
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -46,19 +45,8 @@ SETTINGS = ["{}", '{"contrast_weight": 0}', '{"lr": 0.001}']
 MIN_GAINS = (-0.01, 0.0, 0.01, 0.02)  # -0.01: "not worse by more than 0.01", adapt's self-check rule
 
 
-def cross_camera_map(similarity: np.ndarray, cameras: np.ndarray, people: np.ndarray, queries, gallery) -> float:
-    """Mean official AP of ``queries`` against the ``gallery`` tracklets of the other cameras."""
-    aps = []
-    for q in queries:
-        candidates = [g for g in gallery if cameras[g] != cameras[q]]
-        hits = people[candidates] == people[q]
-        if hits.any():
-            aps.append(average_precision(hits[np.argsort(-similarity[q, candidates], kind="stable")]))
-    return float(np.mean(aps))
-
-
 def epoch_runs(name: str, model: ReIDModel, work: Path, seeds: int, settings: list[str]) -> dict:
-    """Per adapt run, per epoch (0 = start): the self-check and the labelled tracklets' similarities."""
+    """Per adapt run, per epoch (0 = start): the self-check and the labelled tracklets' vectors."""
     labels = ROOT / "bench" / "labels" / f"{name}.json"
     folder = labelled_workspace(labels, work, SHARED)
     with Workspace(folder, create=False) as workspace:
@@ -79,63 +67,59 @@ def epoch_runs(name: str, model: ReIDModel, work: Path, seeds: int, settings: li
 
             def keep(_: int, adapted: ReIDModel, epochs: list = epochs) -> None:
                 with torch.inference_mode():
-                    vectors = torch.stack([tracklet_vector(adapted, m) for m in label_maps]).numpy()
-                epochs.append(vectors @ vectors.T)
+                    epochs.append(torch.stack([tracklet_vector(adapted, m) for m in label_maps]).numpy())
 
             started = time.time()
             outcome = adapt(model, maps, config, log=lambda _: None, on_epoch=keep)
             checks = [outcome.start_score] + [e["check"] for e in outcome.history]
-            runs.append({"setting": setting, "seed": seed, "checks": checks, "similarities": epochs})
+            real = [cross_camera_score(vectors, labelled).mean_ap for vectors in epochs]
+            runs.append({"setting": setting, "seed": seed, "checks": checks, "vectors": epochs, "real": real})
             print(f"  {name} {setting} seed {seed}: {time.time() - started:.0f} s", flush=True)
-    cameras = np.array([t.camera for t in labelled])
-    return {"runs": runs, "cameras": cameras, "people": np.array([t.person for t in labelled])}
+    return {"runs": runs, "labelled": labelled}
 
 
 def self_check_report(data: dict) -> None:
-    cameras, people = data["cameras"], data["people"]
-    everyone = list(range(len(people)))
-    check_change, real_change, chosen = [], [], []
+    check_change, real_change, chosen, kept = [], [], [], 0
     for run in data["runs"]:
-        real = [cross_camera_map(s, cameras, people, everyone, everyone) for s in run["similarities"]]
-        checks = run["checks"]
+        real, checks = run["real"], run["checks"]
         check_change += [c - checks[0] for c in checks[1:]]
         real_change += [r - real[0] for r in real[1:]]
         best = 1 + int(np.argmax(checks[1:]))
-        chosen.append(real[best] - real[0] if checks[best] >= checks[0] - 0.01 else 0.0)
+        accepted = checks[best] >= checks[0] - 0.01
+        kept += accepted
+        chosen.append(real[best] - real[0] if accepted else 0.0)
     rho = spearmanr(check_change, real_change).statistic
     print(
         f"  label-free self-check: {len(real_change)} adapted epochs, real mAP change mean {np.mean(real_change):+.3f} "
         f"(min {min(real_change):+.3f}, max {max(real_change):+.3f}); rank correlation with the self-check's change "
-        f"{rho:+.2f}; adapt's rule kept {sum(c != 0 for c in chosen)} of {len(chosen)} runs: real change mean "
+        f"{rho:+.2f}; adapt's rule kept {kept} of {len(chosen)} runs: real change mean "
         f"{np.mean(chosen):+.3f}, min {min(chosen):+.3f}"
     )
 
 
 def confirmed_half_report(data: dict, splits: int) -> None:
-    cameras, people = data["cameras"], data["people"]
-    everyone = list(range(len(people)))
-    seen_twice = sorted(p for p in set(people.tolist()) if len(set(cameras[people == p].tolist())) > 1)
+    labelled = data["labelled"]
     rng = np.random.default_rng(0)
+    seen_twice = people_in_several_cameras(labelled)
     halves = [set(rng.permutation(seen_twice)[: len(seen_twice) // 2].tolist()) for _ in range(splits)]
     rules = [(min_gain, False) for min_gain in MIN_GAINS] + [(0.01, True)]
     for min_gain, with_self_check in rules:
         overall, others, kept = [], [], 0
         for confirmed in halves:
-            judges = [i for i in everyone if people[i] in confirmed]
-            rest = [i for i in everyone if people[i] not in confirmed]
+            judges = [t.person in confirmed for t in labelled]
+            rest = [not judge for judge in judges]
             for run in data["runs"]:
-                sims, checks = run["similarities"], run["checks"]
-                judged = [cross_camera_map(s, cameras, people, judges, everyone) for s in sims]
+                epochs, checks, real = run["vectors"], run["checks"], run["real"]
+                judged = [cross_camera_score(vectors, labelled, judges).mean_ap for vectors in epochs]
                 best = 1 + int(np.argmax(judged[1:]))
                 better = judged[best] >= judged[0] + min_gain
                 if with_self_check:  # and the label-free self-check of that epoch not below the start's by 0.01
                     better = better and checks[best] >= checks[0] - 0.01
-                pick = sims[best] if better else sims[0]
-                kept += pick is not sims[0]
-                overall.append(cross_camera_map(pick, cameras, people, everyone, everyone))
-                overall[-1] -= cross_camera_map(sims[0], cameras, people, everyone, everyone)
-                others.append(cross_camera_map(pick, cameras, people, rest, everyone))
-                others[-1] -= cross_camera_map(sims[0], cameras, people, rest, everyone)
+                pick = best if better else 0
+                kept += better
+                overall.append(real[pick] - real[0])
+                before = cross_camera_score(epochs[0], labelled, rest).mean_ap
+                others.append(cross_camera_score(epochs[pick], labelled, rest).mean_ap - before)
         rule = f"min_gain {min_gain:+.2f}" + (" and self-check" if with_self_check else "")
         print(
             f"  confirmed half judges, {rule}: kept {kept} of {len(overall)}; real mAP change "

@@ -42,7 +42,7 @@ from reid_core.model import ModelConfig, ReIDModel
 from reid_core.workspace import Workspace
 from resources import DEFAULT_REID_CHECKPOINT
 from training.adapt import AdaptConfig
-from training.checksets import checkpoint_embedder, score_embedder, thinned, workspace_set
+from training.checksets import checkpoint_embedder, people_in_several_cameras, score_embedder, thinned, workspace_set
 from training.cli import parse_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,7 +128,7 @@ def main() -> None:
         for pair in args.compare:
             label, _, path = pair.partition("=")
             models[label] = lambda path=Path(path): checkpoint_embedder(path)
-        confirmed = with_half_confirmed(folder, labels_file, args.work / f"{name}_half_confirmed")
+        confirmed = (folder, labels_file, args.work / f"{name}_half_confirmed")  # made by the first adapt row
         if not args.no_adapt:
             for label, check in (
                 ("`reid adapt`, half of the people confirmed", "confirmed"),
@@ -137,14 +137,14 @@ def main() -> None:
                 out = args.work / f"{name}_adapted_{check}.pt"
                 config = replace(AdaptConfig(), check=check)
                 models[f"default after {label}"] = lambda start=args.default, out=out, config=config, ws=confirmed: (
-                    checkpoint_embedder(adapted(ws, start, out, config))
+                    checkpoint_embedder(adapted(with_half_confirmed(*ws), start, out, config))
                 )
         for number, (run, *settings) in enumerate(args.adapt):
             label, _, path = run.partition("=")
             config = replace(AdaptConfig(), **parse_overrides(settings))
             out = args.work / f"{name}_adapted_{number}.pt"
             models[label] = lambda start=Path(path), out=out, config=config, ws=confirmed: checkpoint_embedder(
-                adapted(ws, start, out, config)
+                adapted(with_half_confirmed(*ws), start, out, config)
             )
         models |= {
             "OSNet-x0.25 (yardstick)": osnet,
@@ -171,10 +171,7 @@ def with_half_confirmed(folder: Path, labels_file: Path, target: Path) -> Path:
     if target.exists():
         return target
     tracklets = workspace_set(folder, labels_file)
-    cameras: dict[int, set[str]] = {}
-    for t in tracklets:
-        cameras.setdefault(t.person, set()).add(t.camera)
-    confirmed = sorted(person for person, seen in cameras.items() if len(seen) > 1)[::2]
+    confirmed = people_in_several_cameras(tracklets)[::2]
     partial = target.with_name(target.name + ".part")
     shutil.rmtree(partial, ignore_errors=True)
     shutil.copytree(folder, partial)

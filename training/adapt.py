@@ -151,6 +151,14 @@ def confirmed_queries(cameras: list[str], people: dict[int, int]) -> int:
     return sum(len(seen[person]) > 1 for person in people.values())
 
 
+def confirmed_shortfall(cameras: list[str], people: dict[int, int], config: AdaptConfig) -> str | None:
+    """What the confirmed-matches check lacks to judge (None: enough, or another check was chosen)."""
+    found = confirmed_queries(cameras, people)
+    if config.check != "confirmed" or found >= config.min_confirmed_queries:
+        return None
+    return f"{found} tracklets have a confirmed match in another camera ({config.min_confirmed_queries} needed)"
+
+
 def confirmed_check(maps: list[TrackletMaps], people: dict[int, int]) -> Callable[[ReIDModel], float]:
     """The operator's confirmed matches as the check: the cross-camera mAP of each confirmed tracklet
     against every tracklet of the other cameras (the unconfirmed ones as distractors), on clean crops."""
@@ -210,16 +218,13 @@ def adapt(
     torch.manual_seed(config.seed)
     rng = np.random.default_rng([config.seed, 12])
     confirmed_score = None
+    cameras = [t.camera for t in maps]
+    shortfall = confirmed_shortfall(cameras, people or {}, config)
+    if shortfall is not None:
+        return AdaptOutcome(None, False, 0.0, 0.0, 0, f"too few confirmed matches to check it against ({shortfall})")
     if config.check == "confirmed":
-        found = confirmed_queries([t.camera for t in maps], people or {})
-        if found < config.min_confirmed_queries:
-            reason = (
-                f"too few confirmed matches to check it against ({found} tracklets with a confirmed match in "
-                f"another camera, {config.min_confirmed_queries} needed)"
-            )
-            return AdaptOutcome(None, False, 0.0, 0.0, 0, reason)
         confirmed_score = confirmed_check(maps, people or {})
-        what = f"the {found} confirmed cross-camera matches (mAP)"
+        what = f"the {confirmed_queries(cameras, people or {})} confirmed cross-camera matches (mAP)"
     else:
         what = "the held-out self-check (mAP)"
     order = rng.permutation(len(maps))

@@ -112,6 +112,14 @@ def workspace_set(folder: Path, labels_file: Path) -> list[LabelledTracklet]:
     return found
 
 
+def people_in_several_cameras(tracklets: Sequence[LabelledTracklet]) -> list[int]:
+    """The labelled people seen by more than one camera, in label order."""
+    cameras: dict[int, set[str]] = {}
+    for t in tracklets:
+        cameras.setdefault(t.person, set()).add(t.camera)
+    return sorted(person for person, seen in cameras.items() if len(seen) > 1)
+
+
 def thinned(tracklets: list[LabelledTracklet], crops: int) -> list[LabelledTracklet]:
     """The same tracklets with at most ``crops`` crops each, evenly spread (every model sees the same ones)."""
     out = []
@@ -121,13 +129,18 @@ def thinned(tracklets: list[LabelledTracklet], crops: int) -> list[LabelledTrack
     return out
 
 
-def cross_camera_score(features: np.ndarray, tracklets: Sequence[LabelledTracklet]) -> CheckScore:
-    """Rank-1 and mAP (official AP) with each camera's tracklets querying all other cameras."""
+def cross_camera_score(
+    features: np.ndarray, tracklets: Sequence[LabelledTracklet], asking: Sequence[bool] | None = None
+) -> CheckScore:
+    """Rank-1 and mAP (official AP) with each camera's tracklets querying all other cameras.
+
+    ``asking``: which tracklets query (default: all); every tracklet stays in the galleries."""
     persons = np.array([t.person for t in tracklets])
     cameras = np.array([t.camera for t in tracklets])
+    asks = np.ones(len(tracklets), dtype=bool) if asking is None else np.asarray(asking, dtype=bool)
     rank1, aps, queries = 0.0, 0.0, 0
     for camera in sorted(set(cameras.tolist())):
-        query, gallery = cameras == camera, cameras != camera
+        query, gallery = (cameras == camera) & asks, cameras != camera
         if not any(p in set(persons[gallery].tolist()) for p in persons[query]):
             continue
         result = evaluate(

@@ -32,7 +32,7 @@ from reid_core.store.location import is_database_url
 from reid_core.whole_file import written_whole
 from reid_core.workspace import Workspace, WorkspaceError, open_workspace
 from resources import DEFAULT_REID_CHECKPOINT
-from training.adapt import AdaptConfig, AdaptOutcome, adapt, confirmed_queries, tracklet_maps
+from training.adapt import AdaptConfig, AdaptOutcome, adapt, confirmed_shortfall, tracklet_maps
 from training.config import TrainConfig
 from training.data.catalog import open_dataset
 from training.trainer import Trainer
@@ -140,7 +140,12 @@ def adapt_workspace(
     kept = [i for i, t in enumerate(tracklets) if len(t[3]) >= 2]
     tracklets = [tracklets[i] for i in kept]
     people = {index: identity[rows[i].id] for index, i in enumerate(kept) if rows[i].id in identity}
-    require_confirmed_matches(location, [t[0] for t in tracklets], people, config)
+    shortfall = confirmed_shortfall([t[0] for t in tracklets], people, config)
+    if shortfall is not None:  # said before the minutes the maps and training take
+        raise UserError(
+            f"{location}: adapt judges its model by the confirmed matches, and {shortfall}: confirm matches in the "
+            "window first, or pass --check self (label-free; measured not to follow real cross-camera mAP)"
+        )
     start_data = read_checkpoint(start)  # read once: the model and its recipe
     model = model_from_checkpoint(start_data, start).eval()
     log(f"adapting {start.name} to {len(tracklets)} tracklets of {len({t[0] for t in tracklets})} cameras")
@@ -184,21 +189,6 @@ def adapt_workspace(
         if out is None:
             model_id = _keep_in_workspace(location, target, device, embed, progress)
     return AdaptResult(outcome, target, model_id)
-
-
-def require_confirmed_matches(
-    location: str | Path, cameras: list[str], people: dict[int, int], config: AdaptConfig
-) -> None:
-    """Refuse before any work when the confirmed-matches check has too little to judge by."""
-    if config.check != "confirmed":
-        return
-    found = confirmed_queries(cameras, people)
-    if found < config.min_confirmed_queries:
-        raise UserError(
-            f"{location}: adapt judges its model by the confirmed matches, and {found} tracklets have a confirmed "
-            f"match in another camera ({config.min_confirmed_queries} needed): confirm matches in the window "
-            "first, or pass --check self (label-free; measured not to follow real cross-camera mAP)"
-        )
 
 
 def _keep_in_workspace(

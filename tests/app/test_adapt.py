@@ -22,6 +22,7 @@ from tests.conftest import REPO_ROOT, SHARED_DATA, shared_file
 from training.checksets import (
     LabelledTracklet,
     checkpoint_embedder,
+    people_in_several_cameras,
     score_embedder,
     thinned,
     workspace_set,
@@ -45,11 +46,7 @@ def fresh_copy(folder: Path, target: Path) -> Path:
 
 def confirm_half_of_the_people(workspace: Path, tracklets: list[LabelledTracklet]) -> int:
     """Every other person seen by both cameras becomes a confirmed identity; returns how many queries."""
-    cameras: dict[int, set[str]] = {}
-    for t in tracklets:
-        cameras.setdefault(t.person, set()).add(t.camera)
-    both = sorted(person for person, seen in cameras.items() if len(seen) > 1)
-    confirmed = both[::2]
+    confirmed = people_in_several_cameras(tracklets)[::2]
     with Workspace(workspace, create=False) as ws:
         for person in confirmed:
             create_identity(ws, [t.tracklet_id for t in tracklets if t.person == person])
