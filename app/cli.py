@@ -407,7 +407,11 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     people.set_defaults(run=_people)
     for name, help_text in (
         ("finetune", "fine-tune a re-ID model on the identities confirmed in the workspace"),
-        ("adapt", "adapt the model to the workspace's own tracks, unlabelled; kept if confirmed matches rank better"),
+        (
+            "adapt",
+            "adapt the model to the workspace's own tracks, unlabelled; kept if the confirmed matches rank "
+            "better and none worse",
+        ),
     ):
         retrain = commands.add_parser(name, help=help_text)
         retrain.add_argument("workspace", type=workspace_location, help="workspace folder or postgresql:// URL")

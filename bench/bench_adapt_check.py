@@ -6,14 +6,15 @@ by the real labelled cross-camera mAP (16 crops per tracklet, as bench_quality) 
 1. the label-free self-check (``--check self``): its rank correlation with the real mAP change, and
    what adapt's own rule with it (best epoch, refused below the start by more than 0.01) ends at;
 2. the confirmed-matches check (the default): an operator who confirmed half of the people seen by
-   two cameras (random halves, ``--splits`` of them) judges; the best epoch by the confirmed
-   tracklets' cross-camera mAP (every labelled tracklet in the gallery) is kept when it beats the
-   start model by ``min_gain`` (the last line: and its self-check is not below the start's by more
-   than 0.01, which is adapt's rule). The real mAP change is printed over all labelled tracklets and
+   two cameras (random halves, ``--splits`` of them) judges, through adapt's own rule
+   (``training.adapt.refusal``; the best-scoring epoch that may be kept is kept) on the confirmed
+   tracklets' cross-camera mAP (every labelled tracklet in the gallery), with looser variants of
+   the rule beside it (``RULES``). The real mAP change is printed over all labelled tracklets and
    over the people not confirmed, the ones the operator has still to find.
 The runs adapt with ``check=self`` (a quarter of the tracks held out, as adapt does with either check)
 and record every epoch, so both rules are applied to the same models.
-Run: python bench/bench_adapt_check.py [--sets vtest_halves multiviewx_geo] [--seeds 4] [--splits 20]
+Run: python bench/bench_adapt_check.py [--sets vtest_halves multiviewx_geo] [--seeds 4] [--splits 20] [--runs DIR]
+(--runs DIR: the adapt runs are saved there, and read from there by a later run to try other rules).
 """
 
 from __future__ import annotations
@@ -36,13 +37,56 @@ from reid_core.embedder import preprocess
 from reid_core.model import ReIDModel
 from reid_core.workspace import Workspace
 from resources import DEFAULT_REID_CHECKPOINT
-from training.adapt import AdaptConfig, adapt, tracklet_maps, tracklet_vector
-from training.checksets import cross_camera_score, people_in_several_cameras, thinned, workspace_set
+from training.adapt import AdaptConfig, EpochScore, adapt, refusal, tracklet_maps, tracklet_vector
+from training.checksets import (
+    LabelledTracklet,
+    cross_camera_score,
+    people_in_several_cameras,
+    thinned,
+    workspace_set,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 SETTINGS = ["{}", '{"contrast_weight": 0}', '{"lr": 0.001}']
-MIN_GAINS = (-0.01, 0.0, 0.01, 0.02)  # -0.01: "not worse by more than 0.01", adapt's self-check rule
+ANY = {"max_worse_share": 1.0}  # however many confirmed matches it ranks worse
+NO_SELF_CHECK = ANY | {"tolerance": 1.0}  # and whatever its self-check
+RULES = {  # AdaptConfig overrides of adapt's rule (the last: the rule as shipped)
+    "not worse by 0.01 (min_gain -0.01)": NO_SELF_CHECK | {"min_gain": -0.01},
+    "min_gain +0.01": NO_SELF_CHECK | {"min_gain": 0.01},
+    "min_gain +0.01 and self-check (session 8)": ANY | {"min_gain": 0.01},
+    "min_gain +0.01, self-check and no confirmed match ranked worse": {"min_gain": 0.01, "max_worse_share": 0.0},
+    "min_gain +0.03, self-check and at most a tenth of the confirmed matches ranked worse (adapt's rule)": {},
+}
+
+
+def saved_runs(path: Path) -> dict:
+    """What ``save_runs`` wrote: the runs without their labelled crops (cameras and people suffice to score)."""
+    with np.load(path) as data:
+        meta = json.loads(str(data["meta"]))
+        labelled = [LabelledTracklet(c, p, []) for c, p in zip(meta["cameras"], meta["people"], strict=True)]
+        runs = [
+            {"setting": setting, "seed": seed, "checks": list(checks), "vectors": list(vectors), "real": list(real)}
+            for (setting, seed), checks, vectors, real in zip(
+                meta["runs"], data["checks"], data["vectors"], data["real"], strict=True
+            )
+        ]
+    return {"runs": runs, "labelled": labelled}
+
+
+def save_runs(data: dict, path: Path) -> None:
+    meta = {
+        "cameras": [t.camera for t in data["labelled"]],
+        "people": [t.person for t in data["labelled"]],
+        "runs": [(run["setting"], run["seed"]) for run in data["runs"]],
+    }
+    np.savez_compressed(
+        path,
+        meta=json.dumps(meta),
+        checks=np.array([run["checks"] for run in data["runs"]]),
+        vectors=np.array([run["vectors"] for run in data["runs"]]),
+        real=np.array([run["real"] for run in data["runs"]]),
+    )
 
 
 def epoch_runs(name: str, model: ReIDModel, work: Path, seeds: int, settings: list[str]) -> dict:
@@ -102,25 +146,22 @@ def confirmed_half_report(data: dict, splits: int) -> None:
     rng = np.random.default_rng(0)
     seen_twice = people_in_several_cameras(labelled)
     halves = [set(rng.permutation(seen_twice)[: len(seen_twice) // 2].tolist()) for _ in range(splits)]
-    rules = [(min_gain, False) for min_gain in MIN_GAINS] + [(0.01, True)]
-    for min_gain, with_self_check in rules:
+    for rule, overrides in RULES.items():
+        config = replace(AdaptConfig(), **overrides)
         overall, others, kept = [], [], 0
         for confirmed in halves:
             judges = [t.person in confirmed for t in labelled]
             rest = [not judge for judge in judges]
             for run in data["runs"]:
                 epochs, checks, real = run["vectors"], run["checks"], run["real"]
-                judged = [cross_camera_score(vectors, labelled, judges).mean_ap for vectors in epochs]
-                best = 1 + int(np.argmax(judged[1:]))
-                better = judged[best] >= judged[0] + min_gain
-                if with_self_check:  # and the label-free self-check of that epoch not below the start's by 0.01
-                    better = better and checks[best] >= checks[0] - 0.01
-                pick = best if better else 0
-                kept += better
+                judged = [cross_camera_score(vectors, labelled, judges) for vectors in epochs]
+                scored = [EpochScore(j.mean_ap, c, j.query_aps) for j, c in zip(judged, checks, strict=True)]
+                may = [e for e in range(1, len(scored)) if refusal(scored[0], scored[e], e, config, "") is None]
+                pick = max(may, key=lambda e: scored[e].score) if may else 0
+                kept += bool(may)
                 overall.append(real[pick] - real[0])
                 before = cross_camera_score(epochs[0], labelled, rest).mean_ap
                 others.append(cross_camera_score(epochs[pick], labelled, rest).mean_ap - before)
-        rule = f"min_gain {min_gain:+.2f}" + (" and self-check" if with_self_check else "")
         print(
             f"  confirmed half judges, {rule}: kept {kept} of {len(overall)}; real mAP change "
             f"all people mean {np.mean(overall):+.3f} min {min(overall):+.3f} ({sum(o < -0.01 for o in overall)} "
@@ -136,12 +177,20 @@ def main() -> None:
     parser.add_argument("--splits", type=int, default=20, help="random halves of the people confirmed")
     parser.add_argument("--default", type=Path, default=DEFAULT_REID_CHECKPOINT)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "rru-reid-bench-quality")
+    parser.add_argument("--runs", type=Path, help="folder for the adapt runs: reused when there, saved when not")
     args = parser.parse_args()
     torch.set_num_threads(2)
     model = load_model(args.default).eval()
     for name in args.sets:
         print(f"{name}:", flush=True)
-        data = epoch_runs(name, model, args.work, args.seeds, args.settings)
+        saved = args.runs / f"{name}.npz" if args.runs else None
+        if saved is not None and saved.exists():
+            data = saved_runs(saved)
+        else:
+            data = epoch_runs(name, model, args.work, args.seeds, args.settings)
+            if saved is not None:
+                saved.parent.mkdir(parents=True, exist_ok=True)
+                save_runs(data, saved)
         self_check_report(data)
         confirmed_half_report(data, args.splits)
 

@@ -7,6 +7,9 @@
 # from that same teacher on person crops we may use (../shared/data/AVAILABLE.md): the two
 # intel_room cameras (CC-BY-4.0), the vut_corridor *_single pair, and MultiviewX's synthetic
 # cameras. vtest.avi (a check set) and the vut_corridor *_multi pair (the final judge) are left out.
+# The gate loss (gate_weight, gate_margin) pulls the RRU's update gates onto the person, found by
+# background subtraction in these static cameras (training/person_masks.py); over six seeds it cost
+# no re-ID quality (README, "Re-ID quality").
 set -euo pipefail
 DATA=${1:-../shared/data}
 WORK=$(mktemp -d)
@@ -30,7 +33,7 @@ for c in 1 2 3 4 5 6; do
 done
 reid distill "$WORK/footage" "$WORK/multiviewx" \
   --teacher "$DATA/teachers/intel_omz/person-reidentification-retail-0287.xml" \
-  --out resources/reid_default.pt --seed 0 --set iterations=300 lr=0.0003
+  --out resources/reid_default.pt --seed 0 --set iterations=300 lr=0.0003 gate_weight=0.1 gate_margin=0.2
 # The ONNX export the CPU engine uses, shipped beside the checkpoint (resources/reid_default.onnx/).
 python -c "from app.pipeline.embed import export_beside; export_beside('resources/reid_default.pt')"
 rm -rf "$WORK"

@@ -18,16 +18,20 @@ person (centre/border gate 2.66 → 2.20) and real mAP by −0.016, keeping both
 per tracklet; −0.018 on 8); from the shipped default, keeping both moved mAP by −0.031 where the
 default settings move it by −0.004. So the default stays the full adapt.
 
-The check (``check``): the start model is scored first and after every epoch; the best epoch
-is kept, and a model that scores below the start model by more than ``tolerance`` is refused.
+The check (``check``): the start model is scored first and after every epoch; the best-scoring
+epoch that meets every condition (``refusal``) is kept, and when none does nothing is.
 - ``"confirmed"`` (the default): the cross-camera mAP of the case's own confirmed matches (the
   operator's identities; adaptation never trains on them, it only is judged by them; every other
   tracklet stays in the gallery as a distractor). It needs ``min_confirmed_queries`` tracklets with
-  a confirmed match in another camera; the epoch that ranks them best is kept only if it beats the
-  start model by ``min_gain`` *and* its label-free self-check (below) is not below the start's by
-  more than ``tolerance``. Measured with half of each labelled set's people confirmed
-  (``bench/bench_adapt_check.py``), a model that was merely not worse on the confirmed matches was
-  often worse on the other people; with both conditions, 3 of 180 runs ended more than 0.01 below.
+  a confirmed match in another camera. An epoch may be kept only if it ranks them better than the
+  start model by ``min_gain`` (mAP), ranks at most a tenth of them worse (``max_worse_share``; a
+  lower AP counts as worse), and its label-free self-check (below) is not below the start's by more
+  than ``tolerance``. Measured with half of each labelled set's people confirmed
+  (``bench/bench_adapt_check.py``, two start models): a model merely not worse on the confirmed
+  matches was often worse on the other people, and a gain of 0.01 with the self-check still let up
+  to 5 of 180 runs end more than 0.01 below the start model on ``vtest_halves``; the three
+  conditions together kept every run within 0.01 there and on ``multiviewx_geo`` (README, *Re-ID
+  quality*: the rule was chosen on these development sets).
 - ``"self"``: label-free. A quarter of the tracklets (never trained on) are split in halves; the
   first half, strongly augmented (colour, blur, resolution, occluders: what another camera
   changes), queries the clean second halves of all of them. It catches a wrecked model, but it
@@ -39,9 +43,11 @@ is kept, and a model that scores below the start model by more than ``tolerance`
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -52,6 +58,9 @@ from reid_core.model import ReIDModel
 from training.augment import augment
 from training.distill import relation_loss
 from training.evaluation import average_precision
+
+if TYPE_CHECKING:
+    from training.checksets import CheckScore
 
 CHECKS = ("confirmed", "self")
 
@@ -74,7 +83,8 @@ class AdaptConfig:
     tolerance: float = 0.01  # check-score drop (mAP) that makes a model "worse"
     check: str = "confirmed"  # confirmed: the operator's confirmed matches judge; self: label-free (see above)
     min_confirmed_queries: int = 4  # tracklets with a confirmed match in another camera the check needs
-    min_gain: float = 0.01  # with the confirmed check, a model must rank them better than the start by this (mAP)
+    min_gain: float = 0.03  # with the confirmed check, a model must rank them better than the start by this (mAP)
+    max_worse_share: float = 0.1  # ... and may rank at most this share of them (rounded down) worse than the start
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -88,6 +98,22 @@ class TrackletMaps:
     video: int
     span: tuple[float, float]  # start, end time
     views: torch.Tensor  # 2 × N × C × h × w: clean, augmented
+
+
+@dataclass
+class EpochScore:
+    """One model on the check: the score that picks the epoch, the held-out self-check, and with the
+    confirmed check each confirmed match's AP (query order fixed by the workspace)."""
+
+    score: float
+    own: float
+    query_aps: np.ndarray | None = None
+
+    def worse_than(self, start: EpochScore) -> int:
+        """How many confirmed matches this model ranks worse (lower AP) than ``start`` did."""
+        if self.query_aps is None or start.query_aps is None:
+            return 0
+        return int(np.sum(self.query_aps < start.query_aps - 1e-9))
 
 
 @dataclass
@@ -159,7 +185,7 @@ def confirmed_shortfall(cameras: list[str], people: dict[int, int], config: Adap
     return f"{found} tracklets have a confirmed match in another camera ({config.min_confirmed_queries} needed)"
 
 
-def confirmed_check(maps: list[TrackletMaps], people: dict[int, int]) -> Callable[[ReIDModel], float]:
+def confirmed_check(maps: list[TrackletMaps], people: dict[int, int]) -> Callable[[ReIDModel], CheckScore]:
     """The operator's confirmed matches as the check: the cross-camera mAP of each confirmed tracklet
     against every tracklet of the other cameras (the unconfirmed ones as distractors), on clean crops."""
     from training.checksets import LabelledTracklet, cross_camera_score
@@ -171,7 +197,7 @@ def confirmed_check(maps: list[TrackletMaps], people: dict[int, int]) -> Callabl
         model.eval()
         with torch.inference_mode():
             vectors = torch.stack([tracklet_vector(model, t.views[0]) for t in maps]).numpy()
-        return cross_camera_score(vectors, labelled).mean_ap
+        return cross_camera_score(vectors, labelled)
 
     return score
 
@@ -234,13 +260,15 @@ def adapt(
     held = [maps[i] for i in order[:held_count]]
     train = [maps[i] for i in order[held_count:]]
 
-    def check(candidate: ReIDModel) -> tuple[float, float]:
-        """(the score that picks the epoch, the held-out self-check)."""
+    def check(candidate: ReIDModel) -> EpochScore:
         own = self_check(candidate, held)
-        return (confirmed_score(candidate) if confirmed_score is not None else own), own
+        if confirmed_score is None:
+            return EpochScore(own, own)
+        result = confirmed_score(candidate)
+        return EpochScore(result.mean_ap, own, result.query_aps)
 
     start_model = copy.deepcopy(model).eval()
-    start_score, start_self = check(start_model)
+    start = check(start_model)
     if on_epoch is not None:
         on_epoch(0, start_model)
     with torch.inference_mode():
@@ -249,7 +277,7 @@ def adapt(
     pairs = pseudo_positives(start_vectors, train, config.pseudo_threshold)
     partner = {i: j for i, j in pairs} | {j: i for i, j in pairs}
     log(f"{len(train)} tracklets to adapt on, {len(held)} held out; {len(pairs)} cross-camera pseudo-positive pairs")
-    log(f"{what} of the start model: {start_score:.4f}")
+    log(f"{what} of the start model: {start.score:.4f}")
 
     student = copy.deepcopy(model)
     student.backbone.requires_grad_(False)
@@ -258,7 +286,8 @@ def adapt(
     if not config.adapt_gates and student.rru is not None:
         student.rru.requires_grad_(False)
     optimiser = torch.optim.AdamW([p for p in heads if p.requires_grad], lr=config.lr, weight_decay=0.0)
-    best_state, best_score, best_self, best_epoch = None, start_score, start_self, 0
+    best_state, best, best_epoch = None, start, 0  # the best epoch that meets every condition
+    top, top_epoch, top_fault = start, 0, "no epoch ran"  # the best-scoring epoch, for the reason
     history: list[dict] = []
     for epoch in range(1, config.epochs + 1):
         student.train()
@@ -291,42 +320,60 @@ def adapt(
             loss.backward()
             optimiser.step()
             losses.append(loss.item())
-        score, own = check(student)
+        scored = check(student)
         if on_epoch is not None:
             on_epoch(epoch, student)
-        entry = {"epoch": epoch, "loss": float(np.mean(losses)), "check": score, "self_check": own}
+        fault = refusal(start, scored, epoch, config, what)
+        entry = {
+            "epoch": epoch, "loss": float(np.mean(losses)), "check": scored.score, "self_check": scored.own,
+            "worse_matches": scored.worse_than(start), "refused": fault,
+        }  # fmt: skip
         history.append(entry)
-        log(f"epoch {epoch}/{config.epochs}: loss {entry['loss']:.4f}, check {score:.4f}")
+        log(f"epoch {epoch}/{config.epochs}: loss {entry['loss']:.4f}, check {scored.score:.4f}")
         if progress is not None:
-            progress({"stage": "adapt", "epoch": epoch, "epochs": config.epochs, "check": score})
-        if best_state is None or score > best_score:
-            best_state, best_score, best_self, best_epoch = copy.deepcopy(student.state_dict()), score, own, epoch
+            progress({"stage": "adapt", "epoch": epoch, "epochs": config.epochs, "check": scored.score})
+        if top_epoch == 0 or scored.score > top.score:
+            top, top_epoch, top_fault = scored, epoch, fault
+        if fault is None and (best_state is None or scored.score > best.score):
+            best_state, best, best_epoch = copy.deepcopy(student.state_dict()), scored, epoch
     seconds = time.time() - started
     common = {
         "history": history, "pseudo_pairs": len(pairs), "tracklets": len(maps), "seconds": seconds, "check": what
     }  # fmt: skip
-    if best_score < start_score - config.tolerance or best_state is None:
-        reason = (
-            f"every epoch scored below the start model on {what} "
-            f"(best {best_score:.4f} vs start {start_score:.4f}, tolerance {config.tolerance})"
-        )
-        return AdaptOutcome(None, False, start_score, best_score, best_epoch, reason, **common)
-    if config.check == "confirmed" and best_score < start_score + config.min_gain:
-        reason = (
-            f"no epoch ranked {what} better than the start model by {config.min_gain} "
-            f"(best {best_score:.4f} vs start {start_score:.4f})"
-        )
-        return AdaptOutcome(None, False, start_score, best_score, best_epoch, reason, **common)
-    if config.check == "confirmed" and best_self < start_self - config.tolerance:
-        reason = (
-            f"epoch {best_epoch} ranked {what} better ({start_score:.4f} → {best_score:.4f}) but scored below the "
-            f"start model on the held-out self-check ({start_self:.4f} → {best_self:.4f}, tolerance {config.tolerance})"
-        )
-        return AdaptOutcome(None, False, start_score, best_score, best_epoch, reason, **common)
+    if best_state is None:
+        return AdaptOutcome(None, False, start.score, top.score, top_epoch, top_fault, **common)
     student.load_state_dict(best_state)
     name = "confirmed matches" if config.check == "confirmed" else "self-check"
-    reason = f"{name} {start_score:.4f} → {best_score:.4f} (epoch {best_epoch})"
-    return AdaptOutcome(student.eval(), True, start_score, best_score, best_epoch, reason, **common)
+    reason = f"{name} {start.score:.4f} → {best.score:.4f} (epoch {best_epoch})"
+    return AdaptOutcome(student.eval(), True, start.score, best.score, best_epoch, reason, **common)
+
+
+def refusal(start: EpochScore, scored: EpochScore, epoch: int, config: AdaptConfig, what: str) -> str | None:
+    """Why an epoch may not be kept (None: it may). Adapt keeps the best-scoring epoch that may be
+    kept; when none may, it reports the best-scoring epoch's reason, as worded here."""
+    if scored.score < start.score - config.tolerance:
+        return (
+            f"every epoch scored below the start model on {what} "
+            f"(best {scored.score:.4f} vs start {start.score:.4f}, tolerance {config.tolerance})"
+        )
+    if config.check != "confirmed":
+        return None
+    if scored.score < start.score + config.min_gain:
+        return (
+            f"no epoch ranked {what} better than the start model by {config.min_gain} "
+            f"(best {scored.score:.4f} vs start {start.score:.4f})"
+        )
+    better = f"epoch {epoch} ranked {what} better ({start.score:.4f} → {scored.score:.4f})"
+    confirmed = 0 if scored.query_aps is None else len(scored.query_aps)
+    worse, allowed = scored.worse_than(start), math.floor(config.max_worse_share * confirmed)
+    if worse > allowed:
+        return f"{better} but ranked {worse} of those matches worse than the start model did ({allowed} allowed)"
+    if scored.own < start.own - config.tolerance:
+        return (
+            f"{better} but scored below the start model on the held-out self-check "
+            f"({start.own:.4f} → {scored.own:.4f}, tolerance {config.tolerance})"
+        )
+    return None
 
 
 def _pair_index(picked: list[int]) -> list[int]:

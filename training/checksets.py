@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -35,6 +35,7 @@ class CheckScore:
     rank1: float
     mean_ap: float
     queries: int
+    query_aps: np.ndarray = field(default_factory=lambda: np.zeros(0))  # per query, cameras in sorted order
 
 
 def cut_crop(image_rgb: np.ndarray, box: Sequence[float]) -> np.ndarray:
@@ -138,7 +139,7 @@ def cross_camera_score(
     persons = np.array([t.person for t in tracklets])
     cameras = np.array([t.camera for t in tracklets])
     asks = np.ones(len(tracklets), dtype=bool) if asking is None else np.asarray(asking, dtype=bool)
-    rank1, aps, queries = 0.0, 0.0, 0
+    rank1, aps, queries, query_aps = 0.0, 0.0, 0, []
     for camera in sorted(set(cameras.tolist())):
         query, gallery = (cameras == camera) & asks, cameras != camera
         if not any(p in set(persons[gallery].tolist()) for p in persons[query]):
@@ -154,9 +155,12 @@ def cross_camera_score(
         rank1 += result.per_rank[1] * result.queries
         aps += result.mean_ap * result.queries
         queries += result.queries
+        query_aps.append(result.query_aps)
     if queries == 0:
         raise ValueError("no tracklet has a match in another camera")
-    return CheckScore(rank1=rank1 / queries, mean_ap=aps / queries, queries=queries)
+    return CheckScore(
+        rank1=rank1 / queries, mean_ap=aps / queries, queries=queries, query_aps=np.concatenate(query_aps)
+    )
 
 
 TrackletEmbedder = Callable[[list[np.ndarray]], np.ndarray]

@@ -29,6 +29,7 @@ class EvalResult:
     queries: int  # queries with at least one true match (the others are skipped, as is customary)
     ap_convention: str
     per_rank: dict[int, float] = field(default_factory=dict)
+    query_aps: np.ndarray = field(default_factory=lambda: np.zeros(0))  # each counted query's AP, in query order
 
     def summary(self) -> str:
         ranks = "  ".join(f"R{k} {100 * v:.1f}" for k, v in self.per_rank.items())
@@ -87,7 +88,12 @@ def evaluate(
     cmc = cmc_sum / count
     per_rank = {k: float(cmc[k - 1]) for k in RANKS if k <= max_rank}
     return EvalResult(
-        cmc=cmc, mean_ap=float(np.mean(aps)), queries=count, ap_convention=ap_convention, per_rank=per_rank
+        cmc=cmc,
+        mean_ap=float(np.mean(aps)),
+        queries=count,
+        ap_convention=ap_convention,
+        per_rank=per_rank,
+        query_aps=np.array(aps),
     )
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
 
 from reid_core.model import ModelConfig, ReIDModel
 from training.adapt import AdaptConfig, TrackletMaps, adapt, confirmed_check, confirmed_queries
-from training.checksets import LabelledTracklet, cross_camera_score
+from training.checksets import CheckScore, LabelledTracklet, cross_camera_score
 
 
 def test_only_confirmed_tracklets_with_a_confirmed_match_in_another_camera_count() -> None:
@@ -36,7 +37,9 @@ def test_the_confirmed_check_is_the_cross_camera_map_with_unconfirmed_tracklets_
     everyone = [LabelledTracklet(t.camera, people.get(i, 100 + i), []) for i, t in enumerate(maps)]
     expected = cross_camera_score(vectors, everyone).mean_ap
     only_confirmed = cross_camera_score(vectors[:4], everyone[:4]).mean_ap
-    assert confirmed_check(maps, people)(model) == pytest.approx(expected)
+    scored = confirmed_check(maps, people)(model)
+    assert scored.mean_ap == pytest.approx(expected)
+    assert len(scored.query_aps) == 4 and scored.query_aps.mean() == pytest.approx(expected)  # the 4 confirmed
     assert expected <= only_confirmed  # the distractors can only push the true matches down
 
 
@@ -49,7 +52,7 @@ def random_tracklets(model: ReIDModel, count: int = 12) -> list[TrackletMaps]:
 
 
 def quick(**settings: object) -> AdaptConfig:
-    return replace(AdaptConfig(), epochs=1, iterations_per_epoch=2, batch_size=4, **settings)
+    return replace(AdaptConfig(), **({"epochs": 1, "iterations_per_epoch": 2, "batch_size": 4} | settings))
 
 
 def test_too_few_confirmed_matches_is_refused_before_training() -> None:
@@ -70,7 +73,8 @@ def test_a_model_that_does_not_rank_the_confirmed_matches_better_by_min_gain_is_
     assert not refused.accepted and refused.model is None and len(refused.history) == 1
     assert "better than the start model by 1.0" in refused.reason
     # any epoch within a whole point below the start is enough when no gain is asked for
-    accepted = adapt(model, maps, quick(min_gain=-1.0, tolerance=1.0), log=lambda _: None, people=people)
+    lenient = quick(min_gain=-1.0, tolerance=1.0, max_worse_share=1.0)
+    accepted = adapt(model, maps, lenient, log=lambda _: None, people=people)
     assert accepted.accepted and accepted.model is not None
     assert accepted.reason.startswith("confirmed matches ") and "4 confirmed cross-camera matches" in accepted.check
 
@@ -86,6 +90,49 @@ def test_a_model_the_confirmed_matches_like_but_the_self_check_rejects_is_refuse
     scores = iter([0.9, 0.1])  # the start model's held-out self-check, then the epoch's: far below
     monkeypatch.setattr("training.adapt.self_check", lambda *_: next(scores))
     people = {0: 1, 1: 1, 2: 2, 3: 2}
-    outcome = adapt(model, random_tracklets(model), quick(min_gain=-1.0), log=lambda _: None, people=people)
+    config = quick(min_gain=-1.0, max_worse_share=1.0)
+    outcome = adapt(model, random_tracklets(model), config, log=lambda _: None, people=people)
     assert not outcome.accepted and outcome.model is None
     assert "scored below the start model on the held-out self-check (0.9000 → 0.1000" in outcome.reason
+
+
+def scripted_check(monkeypatch, *per_query: list[float]) -> None:
+    """The confirmed check answers these per-match APs (start model first, then each epoch); the
+    self-check always answers 0.5, so only the confirmed matches decide."""
+    answers = iter([CheckScore(0.0, float(np.mean(aps)), len(aps), np.array(aps)) for aps in per_query])
+    monkeypatch.setattr("training.adapt.confirmed_check", lambda *_: lambda _model: next(answers))
+    monkeypatch.setattr("training.adapt.self_check", lambda *_: 0.5)
+
+
+PEOPLE = {0: 1, 1: 1, 2: 2, 3: 2}
+
+
+def test_a_model_ranking_over_a_tenth_of_the_confirmed_matches_worse_is_refused_whatever_it_gains(monkeypatch) -> None:
+    torch.manual_seed(0)
+    model = ReIDModel(ModelConfig(backbone="omz_reid_0287")).eval()
+    maps = random_tracklets(model)
+    scripted_check(monkeypatch, [0.5, 0.5, 0.5, 0.5], [1.0, 1.0, 1.0, 0.4])  # mAP 0.50 → 0.85, one match lower
+    outcome = adapt(model, maps, quick(), log=lambda _: None, people=PEOPLE)  # a tenth of 4: none may fall
+    assert not outcome.accepted and outcome.model is None
+    assert "epoch 1 ranked" in outcome.reason
+    assert "(0.5000 → 0.8500) but ranked 1 of those matches worse than the start model did" in outcome.reason
+    assert "(0 allowed)" in outcome.reason
+    assert outcome.history[0]["worse_matches"] == 1
+    scripted_check(monkeypatch, [0.5, 0.5, 0.5, 0.5], [1.0, 1.0, 1.0, 0.4])
+    allowed = adapt(model, maps, quick(max_worse_share=0.25), log=lambda _: None, people=PEOPLE)  # 1 of 4
+    assert allowed.accepted and allowed.best_score == pytest.approx(0.85)
+
+
+def test_the_best_epoch_that_meets_every_condition_is_kept_not_the_best_scoring_one(monkeypatch) -> None:
+    torch.manual_seed(0)
+    model = ReIDModel(ModelConfig(backbone="omz_reid_0287")).eval()
+    scripted_check(
+        monkeypatch,
+        [0.5, 0.5, 0.5, 0.5],
+        [1.0, 1.0, 1.0, 0.4],  # epoch 1: best mAP, one match lower
+        [0.6, 0.6, 0.5, 0.5],  # epoch 2: +0.05, none lower
+        [0.5, 0.5, 0.5, 0.5],  # epoch 3: no gain
+    )
+    outcome = adapt(model, random_tracklets(model), quick(epochs=3), log=lambda _: None, people=PEOPLE)
+    assert outcome.accepted and outcome.best_epoch == 2 and outcome.best_score == pytest.approx(0.55)
+    assert [entry["refused"] is None for entry in outcome.history] == [False, True, False]
