@@ -122,16 +122,23 @@ def epoch_runs(name: str, model: ReIDModel, work: Path, seeds: int, settings: li
     return {"runs": runs, "labelled": labelled}
 
 
+def kept_epoch(scored: list[EpochScore], config: AdaptConfig) -> int:
+    """The epoch adapt keeps under ``config`` (0: none, the start model stays): the best-scoring one
+    that ``training.adapt.refusal`` lets through, as adapt picks it."""
+    may = [e for e in range(1, len(scored)) if refusal(scored[0], scored[e], e, config, "") is None]
+    return max(may, key=lambda e: scored[e].score) if may else 0
+
+
 def self_check_report(data: dict) -> None:
     check_change, real_change, chosen, kept = [], [], [], 0
+    label_free = replace(AdaptConfig(), check="self")
     for run in data["runs"]:
         real, checks = run["real"], run["checks"]
         check_change += [c - checks[0] for c in checks[1:]]
         real_change += [r - real[0] for r in real[1:]]
-        best = 1 + int(np.argmax(checks[1:]))
-        accepted = checks[best] >= checks[0] - 0.01
-        kept += accepted
-        chosen.append(real[best] - real[0] if accepted else 0.0)
+        pick = kept_epoch([EpochScore(c, c) for c in checks], label_free)
+        kept += pick > 0
+        chosen.append(real[pick] - real[0])
     rho = spearmanr(check_change, real_change).statistic
     print(
         f"  label-free self-check: {len(real_change)} adapted epochs, real mAP change mean {np.mean(real_change):+.3f} "
@@ -146,22 +153,23 @@ def confirmed_half_report(data: dict, splits: int) -> None:
     rng = np.random.default_rng(0)
     seen_twice = people_in_several_cameras(labelled)
     halves = [set(rng.permutation(seen_twice)[: len(seen_twice) // 2].tolist()) for _ in range(splits)]
+    cases = []  # per half and run, scored once for every rule: each epoch on the check, real and unconfirmed mAP
+    for confirmed in halves:
+        judges = [t.person in confirmed for t in labelled]
+        rest = [not judge for judge in judges]
+        for run in data["runs"]:
+            judged = [cross_camera_score(vectors, labelled, judges) for vectors in run["vectors"]]
+            scored = [EpochScore(j.mean_ap, c, j.query_aps) for j, c in zip(judged, run["checks"], strict=True)]
+            unconfirmed = [cross_camera_score(vectors, labelled, rest).mean_ap for vectors in run["vectors"]]
+            cases.append((scored, run["real"], unconfirmed))
     for rule, overrides in RULES.items():
         config = replace(AdaptConfig(), **overrides)
         overall, others, kept = [], [], 0
-        for confirmed in halves:
-            judges = [t.person in confirmed for t in labelled]
-            rest = [not judge for judge in judges]
-            for run in data["runs"]:
-                epochs, checks, real = run["vectors"], run["checks"], run["real"]
-                judged = [cross_camera_score(vectors, labelled, judges) for vectors in epochs]
-                scored = [EpochScore(j.mean_ap, c, j.query_aps) for j, c in zip(judged, checks, strict=True)]
-                may = [e for e in range(1, len(scored)) if refusal(scored[0], scored[e], e, config, "") is None]
-                pick = max(may, key=lambda e: scored[e].score) if may else 0
-                kept += bool(may)
-                overall.append(real[pick] - real[0])
-                before = cross_camera_score(epochs[0], labelled, rest).mean_ap
-                others.append(cross_camera_score(epochs[pick], labelled, rest).mean_ap - before)
+        for scored, real, unconfirmed in cases:
+            pick = kept_epoch(scored, config)
+            kept += pick > 0
+            overall.append(real[pick] - real[0])
+            others.append(unconfirmed[pick] - unconfirmed[0])
         print(
             f"  confirmed half judges, {rule}: kept {kept} of {len(overall)}; real mAP change "
             f"all people mean {np.mean(overall):+.3f} min {min(overall):+.3f} ({sum(o < -0.01 for o in overall)} "

@@ -193,7 +193,7 @@ def confirmed_check(maps: list[TrackletMaps], people: dict[int, int]) -> Callabl
     unconfirmed = -2 - np.arange(len(maps))  # a person of its own each: never a match (-1 is junk)
     labelled = [LabelledTracklet(t.camera, people.get(i, int(unconfirmed[i])), []) for i, t in enumerate(maps)]
 
-    def score(model: ReIDModel) -> float:
+    def score(model: ReIDModel) -> CheckScore:
         model.eval()
         with torch.inference_mode():
             vectors = torch.stack([tracklet_vector(model, t.views[0]) for t in maps]).numpy()

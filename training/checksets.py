@@ -139,7 +139,7 @@ def cross_camera_score(
     persons = np.array([t.person for t in tracklets])
     cameras = np.array([t.camera for t in tracklets])
     asks = np.ones(len(tracklets), dtype=bool) if asking is None else np.asarray(asking, dtype=bool)
-    rank1, aps, queries, query_aps = 0.0, 0.0, 0, []
+    rank1, queries, query_aps = 0.0, 0, []
     for camera in sorted(set(cameras.tolist())):
         query, gallery = (cameras == camera) & asks, cameras != camera
         if not any(p in set(persons[gallery].tolist()) for p in persons[query]):
@@ -153,14 +153,12 @@ def cross_camera_score(
             np.ones(int(gallery.sum()), dtype=int),
         )
         rank1 += result.per_rank[1] * result.queries
-        aps += result.mean_ap * result.queries
         queries += result.queries
         query_aps.append(result.query_aps)
     if queries == 0:
         raise ValueError("no tracklet has a match in another camera")
-    return CheckScore(
-        rank1=rank1 / queries, mean_ap=aps / queries, queries=queries, query_aps=np.concatenate(query_aps)
-    )
+    every_ap = np.concatenate(query_aps)
+    return CheckScore(rank1=rank1 / queries, mean_ap=float(every_ap.mean()), queries=queries, query_aps=every_ap)
 
 
 TrackletEmbedder = Callable[[list[np.ndarray]], np.ndarray]
