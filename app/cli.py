@@ -386,7 +386,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     people = commands.add_parser("people", help="group all tracklets of all cameras into proposed people")
     people.add_argument("workspace", type=workspace_location, help="workspace folder or postgresql:// URL")
     people.add_argument(
-        "--threshold", type=similarity, help="lowest average cosine similarity inside a person (default 0.89)"
+        "--threshold", type=similarity, help="lowest average cosine similarity inside a person (default 0.88)"
     )
     people.add_argument("--no-time-constraints", action="store_true", help="group by similarity and labels only")
     people.add_argument(

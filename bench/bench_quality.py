@@ -17,6 +17,7 @@ OSNet-x0.25 (onnxruntime) and Intel OMZ 0287/0288 (PyPI openvino, not needed by 
 Per-frame models give a tracklet the mean of its unit crop vectors.
 
 Run: python bench/bench_quality.py [--sets vut_corridor_multi vtest_halves multiviewx_geo] [--work DIR] [--no-adapt]
+[--crops N] [--height H] (N crops per tracklet; crops as a camera H pixels high would give them)
      [--adapt "LABEL=CKPT [KEY=VALUE ...]"]  (more adapted rows: CKPT adapted with those AdaptConfig settings)
 """
 
@@ -42,7 +43,14 @@ from reid_core.model import ModelConfig, ReIDModel
 from reid_core.workspace import Workspace
 from resources import DEFAULT_REID_CHECKPOINT
 from training.adapt import AdaptConfig
-from training.checksets import checkpoint_embedder, people_in_several_cameras, score_embedder, thinned, workspace_set
+from training.checksets import (
+    at_resolution,
+    checkpoint_embedder,
+    people_in_several_cameras,
+    score_embedder,
+    thinned,
+    workspace_set,
+)
 from training.cli import parse_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,6 +106,9 @@ def main() -> None:
     parser.add_argument("--default", type=Path, default=DEFAULT_REID_CHECKPOINT, help="the model to judge")
     parser.add_argument("--no-adapt", action="store_true", help="skip the adapted-default row")
     parser.add_argument("--crops", type=int, default=16, help="crops per tracklet, evenly spread (same for all)")
+    parser.add_argument(
+        "--height", type=int, help="crops shrunk to this many pixels high and back: a lower-resolution camera"
+    )
     parser.add_argument("--models", nargs="*", help="only the rows whose name contains one of these words")
     parser.add_argument("--compare", nargs="*", default=[], metavar="NAME=CKPT", help="more checkpoints to score")
     parser.add_argument(
@@ -121,6 +132,8 @@ def main() -> None:
             continue
         folder = labelled_workspace(labels_file, args.work, SHARED)
         tracklets = thinned(workspace_set(folder, labels_file), args.crops)
+        if args.height is not None:
+            tracklets = at_resolution(tracklets, args.height)
         models: dict[str, Callable[[], Embed]] = {
             "ImageNet start (MobileNetV2, untrained RRU+STIM)": lambda: checkpoint_embedder(start),
             "shipped default": lambda: checkpoint_embedder(args.default),
@@ -152,7 +165,9 @@ def main() -> None:
             "OMZ person-reid-retail-0287 (teacher, yardstick)": lambda: omz("person-reidentification-retail-0287"),
         }
         people = len({t.person for t in tracklets})
-        print(f"\n{name}: {len(tracklets)} tracklets, {people} people, {len({t.camera for t in tracklets})} cameras")
+        cameras = len({t.camera for t in tracklets})
+        seen = f"≤ {args.crops} crops each" + (f", {args.height} px high" if args.height else "")
+        print(f"\n{name}: {len(tracklets)} tracklets ({seen}), {people} people, {cameras} cameras")
         for label, make in models.items():
             if args.models and not any(word.lower() in label.lower() for word in args.models):
                 continue

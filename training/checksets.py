@@ -130,6 +130,18 @@ def thinned(tracklets: list[LabelledTracklet], crops: int) -> list[LabelledTrack
     return out
 
 
+def at_resolution(tracklets: list[LabelledTracklet], height: int) -> list[LabelledTracklet]:
+    """The same tracklets as a camera of lower resolution would give them: each crop shrunk to ``height``
+    pixels high (half as wide) and back to ``CROP_SIZE``, as ingestion stores a small person's crop."""
+    size = (max(1, height // 2), height)
+
+    def blurred(crop: np.ndarray) -> np.ndarray:
+        small = cv2.resize(crop, size, interpolation=cv2.INTER_AREA)
+        return cv2.resize(small, (CROP_SIZE[1], CROP_SIZE[0]), interpolation=cv2.INTER_LINEAR)
+
+    return [LabelledTracklet(t.camera, t.person, [blurred(c) for c in t.crops], t.tracklet_id) for t in tracklets]
+
+
 def cross_camera_score(
     features: np.ndarray, tracklets: Sequence[LabelledTracklet], asking: Sequence[bool] | None = None
 ) -> CheckScore:

@@ -104,7 +104,16 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _distill(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from training.distill import DistillConfig, build_cache, distill, load_cache, save_cache, workspace_tracklets
+    from training.distill import (
+        DistillConfig,
+        build_cache,
+        distill,
+        load_cache,
+        save_cache,
+        with_made_up_people,
+        workspace_tracklets,
+    )
+    from training.synthetic_people import is_made_up
     from training.teacher import Teacher
 
     config = DistillConfig(**parse_overrides(args.set))
@@ -120,7 +129,10 @@ def _distill(args: argparse.Namespace) -> int:
         if len(tracklets) < config.batch_size:
             count = len(tracklets)
             raise SystemExit(f"error: {args.workspaces[0]}: {count} usable tracklets, need {config.batch_size}")
-        print(f"{len(tracklets)} units, {sum(len(c) for _, c in tracklets)} crops; caching teacher maps …")
+        tracklets = with_made_up_people(tracklets, config)
+        made_up = f" ({config.made_up_people} of them made-up people)" if config.made_up_people > 0 else ""
+        crops = sum(len(c) for _, c in tracklets)
+        print(f"{len(tracklets)} units{made_up}, {crops} crops; caching teacher maps …")
         bar = tqdm(total=len(tracklets), desc="teacher", unit="unit")
         cache = build_cache(tracklets, teacher, config, progress=lambda done, total: bar.update(done - bar.n))
         bar.close()
@@ -133,10 +145,11 @@ def _distill(args: argparse.Namespace) -> int:
         "command": "reid " + " ".join(sys.argv[1:]),
     }
     if cache.masks:
-        usable = np.concatenate(cache.reliable)
+        filmed = [r for r, camera in zip(cache.reliable, cache.cameras, strict=True) if not is_made_up(camera)]
+        usable = np.concatenate(filmed)
         provenance["person_masks"] = {
             "method": "foreground vs the per-video median background, inside each crop's box, at the map grid",
-            "crops": len(usable),
+            "crops": len(usable),  # of the filmed units: made-up people have no mask
             "usable": round(float(usable.mean()), 3),
         }
     result = distill(teacher, cache, args.out, config, provenance)
@@ -148,7 +161,7 @@ def _with_person_masks(cache: CropCache, args: argparse.Namespace, config: Disti
     """The cache with person masks of its units: read beside ``--cache`` or made from the workspaces' videos."""
     from dataclasses import replace
 
-    from training.distill import load_masks, save_masks, unit_masks
+    from training.distill import load_masks, masks_with_made_up_people, save_masks, unit_masks
 
     path = args.cache.with_suffix(".masks.npz") if args.cache is not None else None
     if path is not None and path.is_file():
@@ -156,11 +169,12 @@ def _with_person_masks(cache: CropCache, args: argparse.Namespace, config: Disti
         return load_masks(cache, path)
     print("person masks: background subtraction of the workspaces' videos …")
     masks, reliable = unit_masks(args.workspaces, config, set(args.cameras) if args.cameras else None)
+    filmed = np.concatenate(reliable)
+    masks, reliable = masks_with_made_up_people(cache, masks, reliable)
     if [m.shape[0] for m in masks] != [t.shape[0] for t in cache.teacher]:
         raise SystemExit(f"error: {args.cache}: the teacher cache holds other units than these workspaces")
     cache = replace(cache, masks=masks, reliable=reliable)
-    share = float(np.concatenate(reliable).mean())
-    print(f"person masks of {sum(len(r) for r in reliable)} crops, {share:.0%} usable")
+    print(f"person masks of {len(filmed)} filmed crops, {filmed.mean():.0%} usable")
     if path is not None:
         save_masks(cache, path)
     return cache

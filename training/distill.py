@@ -41,6 +41,7 @@ from reid_core.whole_file import written_whole
 from reid_core.workspace import Workspace
 from training.augment import augment
 from training.person_masks import workspace_masks
+from training.synthetic_people import made_up_people
 from training.teacher import Teacher
 
 STUDENT_BACKBONE = "omz_reid_0287"
@@ -52,6 +53,7 @@ class DistillConfig:
     max_crops: int = 24  # crops per unit: longer tracklets are cut into several units
     min_crops: int = 4
     clip_length: int = 6
+    made_up_people: int = 0  # teacher-labelled tracklets made from the real ones (``training.synthetic_people``)
     batch_size: int = 24
     iterations: int = 1200
     lr: float = 1e-3
@@ -113,13 +115,36 @@ def workspace_tracklets(
 def unit_masks(
     folders: list[Path], config: DistillConfig, cameras: set[str] | None = None
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per unit (the order of ``workspace_units``): person masks of its crops and which to trust."""
+    """Per unit (the order of ``workspace_units``): person masks of its crops and which to trust.
+    Made-up people (``with_made_up_people``) have none: their units follow these ones in the cache."""
     units = workspace_units(folders, config, cameras)
     found = {}
     for folder in folders:
         found[folder] = workspace_masks(folder, [tracklet for f, _, tracklet, _ in units if f == folder])
     masks = [found[folder][tracklet].masks[run].astype(np.float16) for folder, _, tracklet, run in units]
     reliable = [found[folder][tracklet].reliable[run] for folder, _, tracklet, run in units]
+    return masks, reliable
+
+
+def with_made_up_people(
+    tracklets: list[tuple[str, list[np.ndarray]]], config: DistillConfig
+) -> list[tuple[str, list[np.ndarray]]]:
+    """The units to learn from followed by ``config.made_up_people`` made-up ones (seeded by ``config.seed``)."""
+    if config.made_up_people <= 0:
+        return tracklets
+    rng = np.random.default_rng([config.seed, 5])
+    return tracklets + made_up_people(tracklets, config.made_up_people, rng, min_crops=config.min_crops)
+
+
+def masks_with_made_up_people(
+    cache: CropCache, masks: list[np.ndarray], reliable: list[np.ndarray]
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Person masks for every unit of ``cache``: the real units' (first, in order), and for made-up people
+    none to trust (a recoloured or joined crop's mask was never measured), so the gate loss skips them."""
+    grid = masks[0].shape[1:] if masks else (1, 1)
+    for teacher in cache.teacher[len(masks) :]:
+        masks = [*masks, np.zeros((teacher.shape[0], *grid), dtype=np.float16)]
+        reliable = [*reliable, np.zeros(teacher.shape[0], dtype=bool)]
     return masks, reliable
 
 

@@ -35,7 +35,7 @@ class GroupingCancelled(Exception):
 
 @dataclass(frozen=True)
 class GroupingOptions:
-    threshold: float = 0.89  # stop when no pair of people is this similar on average (bench_people.py tunes it)
+    threshold: float = 0.88  # stop when no pair of people is this similar on average (bench_people.py tunes it)
     time_constraints: bool = True
     handover_s: float = 1.0  # overlap tolerated between two cameras whose views do not overlap
     neighbours: int = 30  # edges kept per tracklet in the similarity graph

@@ -26,7 +26,12 @@ from tests.reliability.cases import Case, Outcome, _cli, _cli_env
 
 TABLES = ("tracklets", "models", "embeddings", "matches", "identities", "identity_tracklets")
 SMALL = {  # a few iterations: each run takes seconds of work after the start-up
-    "adapt": ["--epochs", "1", "--set", "iterations_per_epoch=2", "batch_size=4", "clip_length=2", "check=self"],
+    # tolerance=1: the self-check accepts whatever two iterations give, so the run always writes a model
+    # (what a kill must not leave half done); whether adapt helps is tests/app/test_adapt.py's question
+    "adapt": [
+        *("--epochs", "1", "--set", "iterations_per_epoch=2", "batch_size=4", "clip_length=2"),
+        *("check=self", "tolerance=1.0"),
+    ],
     "finetune": ["--epochs", "2", "--set", "iterations_per_epoch=2", "ids_per_batch=2", "frames_per_clip=2"],
 }
 
