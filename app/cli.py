@@ -409,8 +409,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         ("finetune", "fine-tune a re-ID model on the identities confirmed in the workspace"),
         (
             "adapt",
-            "adapt the model to the workspace's own tracks, unlabelled; kept if the confirmed matches rank "
-            "better and none worse",
+            "adapt the model to the workspace's own tracks, unlabelled; kept only if it ranks the confirmed "
+            "matches better, beyond chance",
         ),
     ):
         retrain = commands.add_parser(name, help=help_text)
@@ -419,10 +419,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         if name == "finetune":
             retrain.add_argument("--config", default="finetune.yaml", help="YAML file or a training/configs name")
         else:
-            retrain.add_argument("--teacher", type=Path, help="OMZ re-ID IR (.xml) to anchor to (needs openvino)")
+            retrain.add_argument("--teacher", type=Path, help="OMZ re-ID IR (.xml) to anchor to, not the start model")
             retrain.add_argument(
                 "--check", choices=["confirmed", "self"],
-                help="what judges the adapted model: the confirmed matches (default; needs 4 across cameras) or "
+                help="what judges the adapted model: the confirmed matches (default; needs 5 across cameras) or "
                 "the label-free self-check (measured not to follow real mAP)",
             )  # fmt: skip
         retrain.add_argument("--epochs", type=positive_int)

@@ -14,6 +14,7 @@ by the real labelled cross-camera mAP (16 crops per tracklet, as bench_quality) 
 The runs adapt with ``check=self`` (a quarter of the tracks held out, as adapt does with either check)
 and record every epoch, so both rules are applied to the same models.
 Run: python bench/bench_adapt_check.py [--sets vtest_halves multiviewx_geo] [--seeds 4] [--splits 20] [--runs DIR]
+    [--teacher OMZ.xml]
 (--runs DIR: the adapt runs are saved there, and read from there by a later run to try other rules).
 """
 
@@ -49,14 +50,21 @@ from training.checksets import (
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 SETTINGS = ["{}", '{"contrast_weight": 0}', '{"lr": 0.001}']
-ANY = {"max_worse_share": 1.0}  # however many confirmed matches it ranks worse
+ANY = {"max_worse_share": 1.0, "max_chance": 1.0}  # however many confirmed matches it ranks worse
 NO_SELF_CHECK = ANY | {"tolerance": 1.0}  # and whatever its self-check
 RULES = {  # AdaptConfig overrides of adapt's rule (the last: the rule as shipped)
     "not worse by 0.01 (min_gain -0.01)": NO_SELF_CHECK | {"min_gain": -0.01},
     "min_gain +0.01": NO_SELF_CHECK | {"min_gain": 0.01},
     "min_gain +0.01 and self-check (session 8)": ANY | {"min_gain": 0.01},
-    "min_gain +0.01, self-check and no confirmed match ranked worse": {"min_gain": 0.01, "max_worse_share": 0.0},
-    "min_gain +0.03, self-check and at most a tenth of the confirmed matches ranked worse (adapt's rule)": {},
+    "min_gain +0.01, self-check and no confirmed match ranked worse": {
+        "min_gain": 0.01,
+        "max_worse_share": 0.0,
+        "max_chance": 1.0,
+    },
+    "min_gain +0.03, self-check and at most a tenth of the confirmed matches ranked worse (sessions 9-10)": {
+        "max_chance": 1.0
+    },
+    "the same and more of them ranked better than worse beyond chance (sign test, 5 %; adapt's rule)": {},
 }
 
 
@@ -89,8 +97,20 @@ def save_runs(data: dict, path: Path) -> None:
     )
 
 
-def epoch_runs(name: str, model: ReIDModel, work: Path, seeds: int, settings: list[str]) -> dict:
-    """Per adapt run, per epoch (0 = start): the self-check and the labelled tracklets' vectors."""
+def teacher_anchors(teacher_xml: Path, tracklets: list) -> torch.Tensor:
+    """Per tracklet, the teacher's mean vector over its crops, unit length (as ``reid adapt --teacher``)."""
+    from training.teacher import Teacher
+
+    teacher = Teacher(teacher_xml)
+    vectors = [teacher(crops)[1].mean(axis=0) for _, _, _, crops in tracklets]
+    return torch.nn.functional.normalize(torch.from_numpy(np.stack(vectors)), dim=1)
+
+
+def epoch_runs(
+    name: str, model: ReIDModel, work: Path, seeds: int, settings: list[str], teacher: Path | None = None
+) -> dict:
+    """Per adapt run, per epoch (0 = start): the self-check and the labelled tracklets' vectors.
+    ``teacher``: an OMZ IR every run anchors to (``reid adapt --teacher``) instead of the start model."""
     labels = ROOT / "bench" / "labels" / f"{name}.json"
     folder = labelled_workspace(labels, work, SHARED)
     with Workspace(folder, create=False) as workspace:
@@ -100,6 +120,7 @@ def epoch_runs(name: str, model: ReIDModel, work: Path, seeds: int, settings: li
         ]
     tracklets = [t for t in tracklets if len(t[3]) >= 2]
     maps = tracklet_maps(model, tracklets, AdaptConfig())
+    anchors = teacher_anchors(teacher, tracklets) if teacher is not None else None
     labelled = thinned(workspace_set(folder, labels), 16)
     with torch.inference_mode():
         label_maps = [model.backbone.features(preprocess(t.crops, model.spec)) for t in labelled]
@@ -114,7 +135,7 @@ def epoch_runs(name: str, model: ReIDModel, work: Path, seeds: int, settings: li
                     epochs.append(torch.stack([tracklet_vector(adapted, m) for m in label_maps]).numpy())
 
             started = time.time()
-            outcome = adapt(model, maps, config, log=lambda _: None, on_epoch=keep)
+            outcome = adapt(model, maps, config, anchors=anchors, log=lambda _: None, on_epoch=keep)
             checks = [outcome.start_score] + [e["check"] for e in outcome.history]
             real = [cross_camera_score(vectors, labelled).mean_ap for vectors in epochs]
             runs.append({"setting": setting, "seed": seed, "checks": checks, "vectors": epochs, "real": real})
@@ -186,6 +207,7 @@ def main() -> None:
     parser.add_argument("--default", type=Path, default=DEFAULT_REID_CHECKPOINT)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "rru-reid-bench-quality")
     parser.add_argument("--runs", type=Path, help="folder for the adapt runs: reused when there, saved when not")
+    parser.add_argument("--teacher", type=Path, help="OMZ re-ID IR (.xml) every run anchors to")
     args = parser.parse_args()
     torch.set_num_threads(2)
     model = load_model(args.default).eval()
@@ -195,7 +217,7 @@ def main() -> None:
         if saved is not None and saved.exists():
             data = saved_runs(saved)
         else:
-            data = epoch_runs(name, model, args.work, args.seeds, args.settings)
+            data = epoch_runs(name, model, args.work, args.seeds, args.settings, args.teacher)
             if saved is not None:
                 saved.parent.mkdir(parents=True, exist_ok=True)
                 save_runs(data, saved)

@@ -13,10 +13,13 @@ from pathlib import Path
 
 
 @contextmanager
-def written_whole(path: Path) -> Iterator[Path]:
-    """Yield the temporary path to write; on success it replaces ``path``, on any failure it is removed."""
+def written_whole(path: Path, keep_suffix: bool = False) -> Iterator[Path]:
+    """Yield the temporary path to write; on success it replaces ``path``, on any failure it is removed.
+
+    ``keep_suffix``: the temporary path ends in ``path``'s suffix (``x.tmp.avi``), for writers that
+    choose the format by it (OpenCV's ``VideoWriter``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".tmp")
+    partial = path.with_name(f"{path.stem}.tmp{path.suffix}" if keep_suffix else path.name + ".tmp")
     try:
         yield partial
         partial.replace(path)

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
 import yaml
 from tqdm import tqdm
@@ -108,12 +107,12 @@ def _distill(args: argparse.Namespace) -> int:
         DistillConfig,
         build_cache,
         distill,
+        filmed_mask_share,
         load_cache,
         save_cache,
         with_made_up_people,
         workspace_tracklets,
     )
-    from training.synthetic_people import is_made_up
     from training.teacher import Teacher
 
     config = DistillConfig(**parse_overrides(args.set))
@@ -145,12 +144,11 @@ def _distill(args: argparse.Namespace) -> int:
         "command": "reid " + " ".join(sys.argv[1:]),
     }
     if cache.masks:
-        filmed = [r for r, camera in zip(cache.reliable, cache.cameras, strict=True) if not is_made_up(camera)]
-        usable = np.concatenate(filmed)
+        crops, usable = filmed_mask_share(cache)
         provenance["person_masks"] = {
             "method": "foreground vs the per-video median background, inside each crop's box, at the map grid",
-            "crops": len(usable),  # of the filmed units: made-up people have no mask
-            "usable": round(float(usable.mean()), 3),
+            "crops": crops,  # of the filmed units: made-up people have no mask
+            "usable": round(usable, 3),
         }
     result = distill(teacher, cache, args.out, config, provenance)
     print(f"wrote {result.checkpoint} ({result.seconds / 60:.1f} min); recipe: {args.out.with_suffix('.recipe.json')}")
@@ -161,7 +159,7 @@ def _with_person_masks(cache: CropCache, args: argparse.Namespace, config: Disti
     """The cache with person masks of its units: read beside ``--cache`` or made from the workspaces' videos."""
     from dataclasses import replace
 
-    from training.distill import load_masks, masks_with_made_up_people, save_masks, unit_masks
+    from training.distill import filmed_mask_share, load_masks, masks_with_made_up_people, save_masks, unit_masks
 
     path = args.cache.with_suffix(".masks.npz") if args.cache is not None else None
     if path is not None and path.is_file():
@@ -169,12 +167,15 @@ def _with_person_masks(cache: CropCache, args: argparse.Namespace, config: Disti
         return load_masks(cache, path)
     print("person masks: background subtraction of the workspaces' videos …")
     masks, reliable = unit_masks(args.workspaces, config, set(args.cameras) if args.cameras else None)
-    filmed = np.concatenate(reliable)
-    masks, reliable = masks_with_made_up_people(cache, masks, reliable)
+    try:
+        masks, reliable = masks_with_made_up_people(cache, masks, reliable)
+    except ValueError:  # more or fewer filmed units than the cache holds
+        masks = []
     if [m.shape[0] for m in masks] != [t.shape[0] for t in cache.teacher]:
         raise SystemExit(f"error: {args.cache}: the teacher cache holds other units than these workspaces")
     cache = replace(cache, masks=masks, reliable=reliable)
-    print(f"person masks of {len(filmed)} filmed crops, {filmed.mean():.0%} usable")
+    crops, usable = filmed_mask_share(cache)
+    print(f"person masks of {crops} filmed crops, {usable:.0%} usable")
     if path is not None:
         save_masks(cache, path)
     return cache

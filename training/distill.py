@@ -41,7 +41,7 @@ from reid_core.whole_file import written_whole
 from reid_core.workspace import Workspace
 from training.augment import augment
 from training.person_masks import workspace_masks
-from training.synthetic_people import made_up_people
+from training.synthetic_people import is_made_up, made_up_people
 from training.teacher import Teacher
 
 STUDENT_BACKBONE = "omz_reid_0287"
@@ -139,13 +139,33 @@ def with_made_up_people(
 def masks_with_made_up_people(
     cache: CropCache, masks: list[np.ndarray], reliable: list[np.ndarray]
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Person masks for every unit of ``cache``: the real units' (first, in order), and for made-up people
-    none to trust (a recoloured or joined crop's mask was never measured), so the gate loss skips them."""
+    """Person masks for every unit of ``cache``: the filmed units take ``masks`` in order, and the
+    made-up people (told by their camera label, ``is_made_up``) none to trust (a recoloured or
+    joined crop's mask was never measured), so the gate loss skips them."""
     grid = masks[0].shape[1:] if masks else (1, 1)
-    for teacher in cache.teacher[len(masks) :]:
-        masks = [*masks, np.zeros((teacher.shape[0], *grid), dtype=np.float16)]
-        reliable = [*reliable, np.zeros(teacher.shape[0], dtype=bool)]
-    return masks, reliable
+    filmed = iter(zip(masks, reliable, strict=True))
+    every_mask, every_reliable = [], []
+    for camera, teacher in zip(cache.cameras, cache.teacher, strict=True):
+        if is_made_up(camera):
+            every_mask.append(np.zeros((teacher.shape[0], *grid), dtype=np.float16))
+            every_reliable.append(np.zeros(teacher.shape[0], dtype=bool))
+            continue
+        mask, trusted = next(filmed, (None, None))
+        if mask is None:
+            raise ValueError("the cache holds more filmed units than there are masks")
+        every_mask.append(mask)
+        every_reliable.append(trusted)
+    if next(filmed, None) is not None:
+        raise ValueError("there are masks for more filmed units than the cache holds")
+    return every_mask, every_reliable
+
+
+def filmed_mask_share(cache: CropCache) -> tuple[int, float]:
+    """How many filmed crops ``cache`` holds and the share of them whose person mask is trusted
+    (made-up people have none, so they are not counted)."""
+    filmed = [r for r, camera in zip(cache.reliable, cache.cameras, strict=True) if not is_made_up(camera)]
+    usable = np.concatenate(filmed) if filmed else np.zeros(0, dtype=bool)
+    return len(usable), float(usable.mean()) if len(usable) else 0.0
 
 
 def build_cache(

@@ -44,7 +44,9 @@ def joined(upper: list[np.ndarray], lower: list[np.ndarray], waist: float) -> li
 def made_up_people(units: list[Unit], count: int, rng: np.random.Generator, min_crops: int = 2) -> list[Unit]:
     """``count`` made-up tracklets, alternately one unit recoloured and two units joined at the waist
     (drawn at random; two units of one person joined are still a person the teacher can label), each
-    labelled ``synthetic/<kind>``."""
+    labelled ``synthetic/<kind>``. Joining needs two units of at least ``min_crops`` crops."""
+    if count > 1 and sum(len(crops) >= min_crops for _, crops in units) < 2:
+        raise ValueError(f"made-up people need two tracklets of at least {min_crops} crops to join")
     made: list[Unit] = []
     while len(made) < count:
         first = units[int(rng.integers(len(units)))][1]

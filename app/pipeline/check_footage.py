@@ -15,6 +15,7 @@ import numpy as np
 
 from app.pipeline.ingest import ingest_videos
 from detector.tracklets import TrackletParams
+from reid_core.whole_file import written_whole
 from reid_core.workspace import Workspace
 
 
@@ -81,9 +82,11 @@ def frames_video(folder: Path, target: Path, fps: float) -> Path:
     if not frames:
         raise FileNotFoundError(f"{folder}: no *.jpg frames")
     first = cv2.imread(str(frames[0]))
-    partial = target.with_name(f"{target.stem}.part{target.suffix}")  # renamed when whole: a killed run leaves none
-    writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"MJPG"), fps, (first.shape[1], first.shape[0]))
-    for frame in frames:
-        writer.write(cv2.imread(str(frame)))
-    writer.release()
-    return partial.replace(target)
+    with written_whole(target, keep_suffix=True) as partial:
+        writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"MJPG"), fps, (first.shape[1], first.shape[0]))
+        try:
+            for frame in frames:
+                writer.write(cv2.imread(str(frame)))
+        finally:
+            writer.release()
+    return target

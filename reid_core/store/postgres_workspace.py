@@ -30,12 +30,13 @@ from reid_core.store.schema import WorkspaceError
 from reid_core.store.vectors_db import ModelStore
 
 
-def video_lock_key(content_hash: str) -> int:
-    """The 64-bit advisory lock key of a video (a collision only makes two videos wait for each other)."""
-    return int.from_bytes(hashlib.sha256(b"rru-reid video " + content_hash.encode()).digest()[:8], "big", signed=True)
+def advisory_lock_key(what: str) -> int:
+    """The 64-bit PostgreSQL advisory lock key of ``what`` ("video <content hash>", "session <name>", "labels"):
+    a collision only makes two holders wait for each other."""
+    return int.from_bytes(hashlib.sha256(b"rru-reid " + what.encode()).digest()[:8], "big", signed=True)
 
 
-LABELS_LOCK = video_lock_key("labels")  # transaction advisory lock: one writer of verdicts and identities at a time
+LABELS_LOCK = advisory_lock_key("labels")  # transaction advisory lock: one writer of verdicts and identities at a time
 
 
 def cache_folder(url: str) -> Path:
@@ -92,7 +93,7 @@ class PostgresWorkspace(FootageStore, ModelStore, LabelStore, ProposalStore):
         (another process, machine or Ray worker) waits here until this one is done, then finds it
         finished. The server drops the lock with the session, so a writer that dies mid-video frees
         it and the next one resumes the video from its last checkpoint."""
-        key = video_lock_key(content_hash)
+        key = advisory_lock_key(f"video {content_hash}")
         self.db.execute("SELECT pg_advisory_lock(?)", [key])
         try:
             yield
@@ -104,12 +105,12 @@ class PostgresWorkspace(FootageStore, ModelStore, LabelStore, ProposalStore):
         """Take the advisory lock named ``name`` for this connection (until ``unlock_session`` or the
         session ends, a killed process included); without ``wait``, False when another session holds it."""
         function = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
-        row = self.db.execute(f"SELECT {function}(?)", [video_lock_key(f"session {name}")]).fetchone()
+        row = self.db.execute(f"SELECT {function}(?)", [advisory_lock_key(f"session {name}")]).fetchone()
         return wait or bool(row[0])
 
     def unlock_session(self, name: str) -> None:
         with suppress(ResourceError):  # a lost connection took the lock with it
-            self.db.execute("SELECT pg_advisory_unlock(?)", [video_lock_key(f"session {name}")])
+            self.db.execute("SELECT pg_advisory_unlock(?)", [advisory_lock_key(f"session {name}")])
 
     @contextmanager
     def snapshot(self) -> Iterator[None]:

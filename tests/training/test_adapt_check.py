@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from reid_core.model import ModelConfig, ReIDModel
-from training.adapt import AdaptConfig, TrackletMaps, adapt, confirmed_check, confirmed_queries
+from training.adapt import AdaptConfig, TrackletMaps, adapt, chance_of, confirmed_check, confirmed_queries
 from training.checksets import CheckScore, LabelledTracklet, cross_camera_score
 
 
@@ -51,6 +51,9 @@ def random_tracklets(model: ReIDModel, count: int = 12) -> list[TrackletMaps]:
     ]
 
 
+PEOPLE = {0: 1, 1: 1, 2: 2, 3: 2, 4: 3, 5: 3}  # three confirmed people, each in both cameras: 6 queries
+
+
 def quick(**settings: object) -> AdaptConfig:
     return replace(AdaptConfig(), **({"epochs": 1, "iterations_per_epoch": 2, "batch_size": 4} | settings))
 
@@ -67,21 +70,23 @@ def test_a_model_that_does_not_rank_the_confirmed_matches_better_by_min_gain_is_
     torch.manual_seed(0)
     model = ReIDModel(ModelConfig(backbone="omz_reid_0287")).eval()
     maps = random_tracklets(model)
-    people = {0: 1, 1: 1, 2: 2, 3: 2}
+    people = PEOPLE
     # no epoch can gain a whole mAP point: refused, and it says by how much it would have had to
     refused = adapt(model, maps, quick(min_gain=1.0, tolerance=1.0), log=lambda _: None, people=people)
     assert not refused.accepted and refused.model is None and len(refused.history) == 1
     assert "better than the start model by 1.0" in refused.reason
     # any epoch within a whole point below the start is enough when no gain is asked for
-    lenient = quick(min_gain=-1.0, tolerance=1.0, max_worse_share=1.0)
+    lenient = quick(min_gain=-1.0, tolerance=1.0, max_worse_share=1.0, max_chance=1.0)
     accepted = adapt(model, maps, lenient, log=lambda _: None, people=people)
     assert accepted.accepted and accepted.model is not None
-    assert accepted.reason.startswith("confirmed matches ") and "4 confirmed cross-camera matches" in accepted.check
+    assert accepted.reason.startswith("confirmed matches ") and "6 confirmed cross-camera matches" in accepted.check
 
 
-def test_an_unknown_check_is_a_clear_error() -> None:
+def test_an_unknown_check_or_chance_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="check=labels: not a check"):
         AdaptConfig(check="labels")
+    with pytest.raises(ValueError, match=r"max_chance=0\.0: must be above 0"):
+        AdaptConfig(max_chance=0.0)
 
 
 def test_a_model_the_confirmed_matches_like_but_the_self_check_rejects_is_refused(monkeypatch) -> None:
@@ -89,9 +94,8 @@ def test_a_model_the_confirmed_matches_like_but_the_self_check_rejects_is_refuse
     model = ReIDModel(ModelConfig(backbone="omz_reid_0287")).eval()
     scores = iter([0.9, 0.1])  # the start model's held-out self-check, then the epoch's: far below
     monkeypatch.setattr("training.adapt.self_check", lambda *_: next(scores))
-    people = {0: 1, 1: 1, 2: 2, 3: 2}
-    config = quick(min_gain=-1.0, max_worse_share=1.0)
-    outcome = adapt(model, random_tracklets(model), config, log=lambda _: None, people=people)
+    config = quick(min_gain=-1.0, max_worse_share=1.0, max_chance=1.0)
+    outcome = adapt(model, random_tracklets(model), config, log=lambda _: None, people=PEOPLE)
     assert not outcome.accepted and outcome.model is None
     assert "scored below the start model on the held-out self-check (0.9000 → 0.1000" in outcome.reason
 
@@ -104,23 +108,42 @@ def scripted_check(monkeypatch, *per_query: list[float]) -> None:
     monkeypatch.setattr("training.adapt.self_check", lambda *_: 0.5)
 
 
-PEOPLE = {0: 1, 1: 1, 2: 2, 3: 2}
-
-
 def test_a_model_ranking_over_a_tenth_of_the_confirmed_matches_worse_is_refused_whatever_it_gains(monkeypatch) -> None:
     torch.manual_seed(0)
     model = ReIDModel(ModelConfig(backbone="omz_reid_0287")).eval()
     maps = random_tracklets(model)
-    scripted_check(monkeypatch, [0.5, 0.5, 0.5, 0.5], [1.0, 1.0, 1.0, 0.4])  # mAP 0.50 → 0.85, one match lower
-    outcome = adapt(model, maps, quick(), log=lambda _: None, people=PEOPLE)  # a tenth of 4: none may fall
+    scripted_check(monkeypatch, [0.5] * 6, [1.0] * 5 + [0.4])  # mAP 0.50 → 0.90, one match lower
+    outcome = adapt(model, maps, quick(), log=lambda _: None, people=PEOPLE)  # a tenth of 6: none may fall
     assert not outcome.accepted and outcome.model is None
     assert "epoch 1 ranked" in outcome.reason
-    assert "(0.5000 → 0.8500) but ranked 1 of those matches worse than the start model did" in outcome.reason
+    assert "(0.5000 → 0.9000) but ranked 1 of those matches worse than the start model did" in outcome.reason
     assert "(0 allowed)" in outcome.reason
     assert outcome.history[0]["worse_matches"] == 1
-    scripted_check(monkeypatch, [0.5, 0.5, 0.5, 0.5], [1.0, 1.0, 1.0, 0.4])
-    allowed = adapt(model, maps, quick(max_worse_share=0.25), log=lambda _: None, people=PEOPLE)  # 1 of 4
-    assert allowed.accepted and allowed.best_score == pytest.approx(0.85)
+    scripted_check(monkeypatch, [0.5] * 6, [1.0] * 5 + [0.4])
+    lenient = quick(max_worse_share=0.2, max_chance=0.2)  # 1 of 6 may fall; 5 up, 1 down is chance 7 times in 64
+    allowed = adapt(model, maps, lenient, log=lambda _: None, people=PEOPLE)
+    assert allowed.accepted and allowed.best_score == pytest.approx(0.9)
+
+
+def test_chance_is_the_one_sided_sign_test_of_the_matches_ranked_better_against_worse() -> None:
+    assert chance_of(0, 0) == 1.0  # nothing moved: no evidence at all
+    assert chance_of(5, 0) == 1 / 32 and chance_of(4, 0) == 1 / 16
+    assert chance_of(6, 1) == 8 / 128 and chance_of(5, 1) == 7 / 64 and chance_of(1, 5) == 63 / 64
+    config = AdaptConfig()  # the fewest confirmed matches that can show a gain beyond chance at all
+    assert config.min_confirmed_queries == min(n for n in range(1, 20) if chance_of(n, 0) <= config.max_chance)
+
+
+def test_a_gain_carried_by_too_few_matches_to_tell_from_chance_is_refused(monkeypatch) -> None:
+    torch.manual_seed(0)
+    model = ReIDModel(ModelConfig(backbone="omz_reid_0287")).eval()
+    maps = random_tracklets(model)
+    scripted_check(monkeypatch, [0.5] * 6, [1.0, 1.0] + [0.5] * 4)  # +0.167 mAP, but only two matches moved
+    outcome = adapt(model, maps, quick(), log=lambda _: None, people=PEOPLE)
+    assert not outcome.accepted and outcome.model is None
+    assert "ranked only 2 of those matches better and 0 worse: chance alone does that 25% of the time" in outcome.reason
+    assert "(5% allowed)" in outcome.reason
+    scripted_check(monkeypatch, [0.5] * 6, [0.6] * 5 + [0.5])  # a smaller gain, but five matches up and none down
+    assert adapt(model, maps, quick(), log=lambda _: None, people=PEOPLE).accepted
 
 
 def test_the_best_epoch_that_meets_every_condition_is_kept_not_the_best_scoring_one(monkeypatch) -> None:
@@ -128,11 +151,11 @@ def test_the_best_epoch_that_meets_every_condition_is_kept_not_the_best_scoring_
     model = ReIDModel(ModelConfig(backbone="omz_reid_0287")).eval()
     scripted_check(
         monkeypatch,
-        [0.5, 0.5, 0.5, 0.5],
-        [1.0, 1.0, 1.0, 0.4],  # epoch 1: best mAP, one match lower
-        [0.6, 0.6, 0.5, 0.5],  # epoch 2: +0.05, none lower
-        [0.5, 0.5, 0.5, 0.5],  # epoch 3: no gain
+        [0.5] * 6,
+        [1.0] * 5 + [0.4],  # epoch 1: best mAP, one match lower
+        [0.6] * 5 + [0.5],  # epoch 2: +0.083, none lower
+        [0.5] * 6,  # epoch 3: no gain
     )
     outcome = adapt(model, random_tracklets(model), quick(epochs=3), log=lambda _: None, people=PEOPLE)
-    assert outcome.accepted and outcome.best_epoch == 2 and outcome.best_score == pytest.approx(0.55)
+    assert outcome.accepted and outcome.best_epoch == 2 and outcome.best_score == pytest.approx(3.5 / 6)
     assert [entry["refused"] is None for entry in outcome.history] == [False, True, False]

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
+import pytest
 
 from training.distill import (
     CropCache,
     DistillConfig,
+    filmed_mask_share,
     masks_with_made_up_people,
     with_made_up_people,
 )
-from training.synthetic_people import joined, made_up_people, recoloured
+from training.synthetic_people import MADE_UP, joined, made_up_people, recoloured
 
 
 def striped(colour: tuple[int, int, int], other: tuple[int, int, int], frames: int = 3) -> list[np.ndarray]:
@@ -54,10 +58,34 @@ def test_made_up_people_follow_the_real_units_and_get_no_person_mask_to_trust() 
     assert with_made_up_people(units, DistillConfig()) == units  # off unless asked
     every = with_made_up_people(units, DistillConfig(made_up_people=4, seed=1))
     assert every[:5] == units and [c for c, _ in every[5:]] == ["synthetic/recoloured", "synthetic/joined"] * 2
-    cache = CropCache(teacher=[np.zeros((len(crops), 8), np.float32) for _, crops in every])
+    cache = CropCache(
+        teacher=[np.zeros((len(crops), 8), np.float32) for _, crops in every], cameras=[c for c, _ in every]
+    )
     real_masks = [np.full((4, 8, 4), 0.5, np.float16) for _ in units]
     real_reliable = [np.ones(4, bool) for _ in units]
     masks, reliable = masks_with_made_up_people(cache, real_masks, real_reliable)
     assert [m.shape[0] for m in masks] == [t.shape[0] for t in cache.teacher]
     assert all(m is r for m, r in zip(masks, real_masks)) and all(r.all() for r in reliable[:5])
     assert all(not r.any() and not m.any() and m.shape[1:] == (8, 4) for m, r in zip(masks[5:], reliable[5:]))
+    assert filmed_mask_share(replace(cache, masks=masks, reliable=reliable)) == (20, 1.0)  # made-up crops not counted
+
+
+def test_made_up_people_are_told_by_their_label_wherever_they_are_and_masks_must_fit() -> None:
+    units = [("cam0", 4), (MADE_UP + "joined", 3), ("cam1", 2)]
+    cache = CropCache(teacher=[np.zeros((n, 8), np.float32) for _, n in units], cameras=[c for c, _ in units])
+    real = [np.full((4, 8, 4), 0.5, np.float16), np.full((2, 8, 4), 0.7, np.float16)]
+    trusted = [np.array([True, False, True, True]), np.ones(2, bool)]
+    masks, reliable = masks_with_made_up_people(cache, real, trusted)
+    assert masks[0] is real[0] and masks[2] is real[1] and not reliable[1].any()
+    assert filmed_mask_share(replace(cache, masks=masks, reliable=reliable)) == (6, 5 / 6)
+    with pytest.raises(ValueError, match="more filmed units"):
+        masks_with_made_up_people(cache, real[:1], trusted[:1])
+    with pytest.raises(ValueError, match="masks for more filmed units"):
+        masks_with_made_up_people(cache, [*real, real[0]], [*trusted, trusted[0]])
+
+
+def test_joining_needs_two_tracklets_long_enough_instead_of_drawing_for_ever() -> None:
+    units = [("cam0", striped((200, 40, 40), (40, 40, 200), frames=4)), ("cam1", striped((9, 9, 9), (9, 9, 9), 1))]
+    assert len(made_up_people(units, 1, np.random.default_rng(0), min_crops=2)) == 1  # a recoloured one needs no pair
+    with pytest.raises(ValueError, match="two tracklets of at least 2 crops"):
+        made_up_people(units, 2, np.random.default_rng(0), min_crops=2)
