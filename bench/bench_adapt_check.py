@@ -35,6 +35,7 @@ from app.pipeline.check_footage import labelled_workspace
 from app.pipeline.embed import decode_crops
 from reid_core.checkpoint import load_model
 from reid_core.embedder import preprocess
+from reid_core.hashing import sha256_file
 from reid_core.model import ReIDModel
 from reid_core.workspace import Workspace
 from resources import DEFAULT_REID_CHECKPOINT
@@ -68,10 +69,14 @@ RULES = {  # AdaptConfig overrides of adapt's rule (the last: the rule as shippe
 }
 
 
-def saved_runs(path: Path) -> dict:
-    """What ``save_runs`` wrote: the runs without their labelled crops (cameras and people suffice to score)."""
+def saved_runs(path: Path, made_by: dict[str, str] | None = None) -> dict:
+    """What ``save_runs`` wrote: the runs without their labelled crops (cameras and people suffice to score).
+    ``made_by``: the start model and anchor these runs must have been made with (a clear stop if not)."""
     with np.load(path) as data:
         meta = json.loads(str(data["meta"]))
+        for key, wanted in (made_by or {}).items():
+            if key in meta and meta[key] != wanted:  # files of earlier versions do not say
+                raise SystemExit(f"error: {path}: made with {key} {meta[key]!r}, not {wanted!r}: use another --runs")
         labelled = [LabelledTracklet(c, p, []) for c, p in zip(meta["cameras"], meta["people"], strict=True)]
         runs = [
             {"setting": setting, "seed": seed, "checks": list(checks), "vectors": list(vectors), "real": list(real)}
@@ -82,8 +87,8 @@ def saved_runs(path: Path) -> dict:
     return {"runs": runs, "labelled": labelled}
 
 
-def save_runs(data: dict, path: Path) -> None:
-    meta = {
+def save_runs(data: dict, path: Path, made_by: dict[str, str] | None = None) -> None:
+    meta = (made_by or {}) | {
         "cameras": [t.camera for t in data["labelled"]],
         "people": [t.person for t in data["labelled"]],
         "runs": [(run["setting"], run["seed"]) for run in data["runs"]],
@@ -214,13 +219,14 @@ def main() -> None:
     for name in args.sets:
         print(f"{name}:", flush=True)
         saved = args.runs / f"{name}.npz" if args.runs else None
+        made_by = {"start model": sha256_file(args.default), "teacher": str(args.teacher or "")}
         if saved is not None and saved.exists():
-            data = saved_runs(saved)
+            data = saved_runs(saved, made_by)
         else:
             data = epoch_runs(name, model, args.work, args.seeds, args.settings, args.teacher)
             if saved is not None:
                 saved.parent.mkdir(parents=True, exist_ok=True)
-                save_runs(data, saved)
+                save_runs(data, saved, made_by)
         self_check_report(data)
         confirmed_half_report(data, args.splits)
 

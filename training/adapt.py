@@ -86,7 +86,8 @@ class AdaptConfig:
     held_out: float = 0.25
     tolerance: float = 0.01  # check-score drop (mAP) that makes a model "worse"
     check: str = "confirmed"  # confirmed: the operator's confirmed matches judge; self: label-free (see above)
-    min_confirmed_queries: int = 5  # tracklets with a confirmed match in another camera the check needs (see below)
+    min_confirmed_queries: int = 5  # confirmed tracklets with a match in another camera the check needs (at least
+    # as many as the sign test needs to pass at all: ``confirmed_needed``; see the module docstring)
     min_gain: float = 0.03  # with the confirmed check, a model must rank them better than the start by this (mAP)
     max_worse_share: float = 0.1  # ... and may rank at most this share of them (rounded down) worse than the start
     max_chance: float = 0.05  # ... and so many more better than worse that chance would give it at most this often
@@ -199,10 +200,19 @@ def confirmed_queries(cameras: list[str], people: dict[int, int]) -> int:
 
 def confirmed_shortfall(cameras: list[str], people: dict[int, int], config: AdaptConfig) -> str | None:
     """What the confirmed-matches check lacks to judge (None: enough, or another check was chosen)."""
-    found = confirmed_queries(cameras, people)
-    if config.check != "confirmed" or found >= config.min_confirmed_queries:
+    found, needed = confirmed_queries(cameras, people), confirmed_needed(config)
+    if config.check != "confirmed" or found >= needed:
         return None
-    return f"{found} tracklets have a confirmed match in another camera ({config.min_confirmed_queries} needed)"
+    return f"{found} tracklets have a confirmed match in another camera ({needed} needed)"
+
+
+def confirmed_needed(config: AdaptConfig) -> int:
+    """The confirmed matches the check needs: ``min_confirmed_queries``, or more when fewer could never
+    pass the sign test at ``max_chance`` even all ranked better (a run would train only to be refused)."""
+    least = 1
+    while chance_of(least, 0) > config.max_chance:
+        least += 1
+    return max(config.min_confirmed_queries, least)
 
 
 def confirmed_check(maps: list[TrackletMaps], people: dict[int, int]) -> Callable[[ReIDModel], CheckScore]:
@@ -389,11 +399,13 @@ def refusal(start: EpochScore, scored: EpochScore, epoch: int, config: AdaptConf
     if worse > allowed:
         return f"{better} but ranked {worse} of those matches worse than the start model did ({allowed} allowed)"
     raised = scored.better_than(start)
+    if raised + worse == 0:
+        return f"{better} but ranked none of those matches differently from the start model"
     chance = chance_of(raised, worse)
     if chance > config.max_chance:
         return (
             f"{better} but ranked only {raised} of those matches better and {worse} worse: chance alone does that "
-            f"{chance:.0%} of the time ({config.max_chance:.0%} allowed)"
+            f"{_percent(chance)} of the time ({_percent(config.max_chance)} allowed)"
         )
     if scored.own < start.own - config.tolerance:
         return (
@@ -401,6 +413,11 @@ def refusal(start: EpochScore, scored: EpochScore, epoch: int, config: AdaptConf
             f"({start.own:.4f} → {scored.own:.4f}, tolerance {config.tolerance})"
         )
     return None
+
+
+def _percent(share: float) -> str:
+    """A share as a percentage with 3 significant digits: 25%, 5.47% (never 5% for just above 5 %)."""
+    return f"{100 * share:.3g}%"
 
 
 def _pair_index(picked: list[int]) -> list[int]:

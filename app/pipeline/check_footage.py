@@ -64,14 +64,25 @@ def video_path(video: dict, work: Path, shared: Path) -> Path:
     capture = cv2.VideoCapture(str(shared / video["path"]))
     fps, width, height = capture.get(cv2.CAP_PROP_FPS), int(capture.get(3)), int(capture.get(4))
     half = slice(0, width // 2) if video["half"] == "left" else slice(width // 2, width)
-    writer = cv2.VideoWriter(str(target), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width // 2, height))
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        writer.write(np.ascontiguousarray(frame[:, half]))
-    writer.release()
+    with written_whole(target, keep_suffix=True) as partial:  # a killed run leaves no short clip to reuse
+        writer = _mjpg_writer(partial, fps, (width // 2, height))
+        try:
+            while True:
+                ok, frame = capture.read()
+                if not ok:
+                    break
+                writer.write(np.ascontiguousarray(frame[:, half]))
+        finally:
+            writer.release()
+            capture.release()
     return target
+
+
+def _mjpg_writer(path: Path, fps: float, size: tuple[int, int]) -> cv2.VideoWriter:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, size)
+    if not writer.isOpened():
+        raise OSError(f"{path}: OpenCV cannot write an MJPG clip here")
+    return writer
 
 
 def frames_video(folder: Path, target: Path, fps: float) -> Path:
@@ -83,7 +94,7 @@ def frames_video(folder: Path, target: Path, fps: float) -> Path:
         raise FileNotFoundError(f"{folder}: no *.jpg frames")
     first = cv2.imread(str(frames[0]))
     with written_whole(target, keep_suffix=True) as partial:
-        writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"MJPG"), fps, (first.shape[1], first.shape[0]))
+        writer = _mjpg_writer(partial, fps, (first.shape[1], first.shape[0]))
         try:
             for frame in frames:
                 writer.write(cv2.imread(str(frame)))

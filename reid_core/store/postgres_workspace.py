@@ -31,9 +31,10 @@ from reid_core.store.vectors_db import ModelStore
 
 
 def advisory_lock_key(what: str) -> int:
-    """The 64-bit PostgreSQL advisory lock key of ``what`` ("video <content hash>", "session <name>", "labels"):
-    a collision only makes two holders wait for each other."""
-    return int.from_bytes(hashlib.sha256(b"rru-reid " + what.encode()).digest()[:8], "big", signed=True)
+    """The 64-bit PostgreSQL advisory lock key of ``what`` (a video's content hash, "session <name>",
+    "labels"): a collision only makes two holders wait for each other. Every key is hashed with the
+    prefix earlier versions used for all of them, so processes of two versions still lock each other out."""
+    return int.from_bytes(hashlib.sha256(b"rru-reid video " + what.encode()).digest()[:8], "big", signed=True)
 
 
 LABELS_LOCK = advisory_lock_key("labels")  # transaction advisory lock: one writer of verdicts and identities at a time
@@ -93,7 +94,7 @@ class PostgresWorkspace(FootageStore, ModelStore, LabelStore, ProposalStore):
         (another process, machine or Ray worker) waits here until this one is done, then finds it
         finished. The server drops the lock with the session, so a writer that dies mid-video frees
         it and the next one resumes the video from its last checkpoint."""
-        key = advisory_lock_key(f"video {content_hash}")
+        key = advisory_lock_key(content_hash)
         self.db.execute("SELECT pg_advisory_lock(?)", [key])
         try:
             yield

@@ -9,7 +9,15 @@ import pytest
 import torch
 
 from reid_core.model import ModelConfig, ReIDModel
-from training.adapt import AdaptConfig, TrackletMaps, adapt, chance_of, confirmed_check, confirmed_queries
+from training.adapt import (
+    AdaptConfig,
+    TrackletMaps,
+    adapt,
+    chance_of,
+    confirmed_check,
+    confirmed_needed,
+    confirmed_queries,
+)
 from training.checksets import CheckScore, LabelledTracklet, cross_camera_score
 
 
@@ -131,6 +139,33 @@ def test_chance_is_the_one_sided_sign_test_of_the_matches_ranked_better_against_
     assert chance_of(6, 1) == 8 / 128 and chance_of(5, 1) == 7 / 64 and chance_of(1, 5) == 63 / 64
     config = AdaptConfig()  # the fewest confirmed matches that can show a gain beyond chance at all
     assert config.min_confirmed_queries == min(n for n in range(1, 20) if chance_of(n, 0) <= config.max_chance)
+    assert confirmed_needed(config) == 5 and confirmed_needed(replace(config, max_chance=0.01)) == 7  # 1/128
+
+
+def test_a_stricter_chance_asks_for_more_confirmed_matches_before_any_work() -> None:
+    torch.manual_seed(0)
+    model = ReIDModel(ModelConfig(backbone="omz_reid_0287")).eval()
+    outcome = adapt(model, random_tracklets(model), quick(max_chance=0.01), log=lambda _: None, people=PEOPLE)
+    assert not outcome.accepted and outcome.history == []
+    assert "6 tracklets have a confirmed match in another camera (7 needed)" in outcome.reason
+
+
+def test_a_refusal_by_chance_never_rounds_to_the_allowed_share(monkeypatch) -> None:
+    torch.manual_seed(0)
+    model = ReIDModel(ModelConfig(backbone="omz_reid_0287")).eval()
+    people = {i: i // 2 for i in range(20)}  # ten people in both cameras: 20 matches, 2 may fall
+    start, epoch = [0.5] * 20, [0.9] * 8 + [0.4] * 2 + [0.5] * 10  # 8 up, 2 down: chance 5.47 %
+    scripted_check(monkeypatch, start, epoch)
+    outcome = adapt(model, random_tracklets(model, 24), quick(), log=lambda _: None, people=people)
+    assert not outcome.accepted
+    assert (
+        "ranked only 8 of those matches better and 2 worse: chance alone does that 5.47% of the time" in outcome.reason
+    )
+    assert "(5% allowed)" in outcome.reason
+    scripted_check(monkeypatch, start, [0.5] * 20)  # nothing moved: no evidence, said as such
+    lenient = quick(min_gain=-1.0)
+    nothing = adapt(model, random_tracklets(model, 24), lenient, log=lambda _: None, people=people)
+    assert not nothing.accepted and "ranked none of those matches differently from the start model" in nothing.reason
 
 
 def test_a_gain_carried_by_too_few_matches_to_tell_from_chance_is_refused(monkeypatch) -> None:

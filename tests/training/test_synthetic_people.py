@@ -78,7 +78,7 @@ def test_made_up_people_are_told_by_their_label_wherever_they_are_and_masks_must
     masks, reliable = masks_with_made_up_people(cache, real, trusted)
     assert masks[0] is real[0] and masks[2] is real[1] and not reliable[1].any()
     assert filmed_mask_share(replace(cache, masks=masks, reliable=reliable)) == (6, 5 / 6)
-    with pytest.raises(ValueError, match="more filmed units"):
+    with pytest.raises(ValueError, match="the cache holds more filmed units"):
         masks_with_made_up_people(cache, real[:1], trusted[:1])
     with pytest.raises(ValueError, match="masks for more filmed units"):
         masks_with_made_up_people(cache, [*real, real[0]], [*trusted, trusted[0]])
