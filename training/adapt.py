@@ -405,7 +405,8 @@ def refusal(start: EpochScore, scored: EpochScore, epoch: int, config: AdaptConf
     if chance > config.max_chance:
         return (
             f"{better} but ranked only {raised} of those matches better and {worse} worse: chance alone does that "
-            f"{_percent(chance)} of the time ({_percent(config.max_chance)} allowed)"
+            f"{_percent(chance)} of the time ({_percent(config.max_chance)} allowed; "
+            "more confirmed matches tell a real gain from chance sooner)"
         )
     if scored.own < start.own - config.tolerance:
         return (

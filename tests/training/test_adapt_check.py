@@ -161,7 +161,7 @@ def test_a_refusal_by_chance_never_rounds_to_the_allowed_share(monkeypatch) -> N
     assert (
         "ranked only 8 of those matches better and 2 worse: chance alone does that 5.47% of the time" in outcome.reason
     )
-    assert "(5% allowed)" in outcome.reason
+    assert "(5% allowed; more confirmed matches tell a real gain from chance sooner)" in outcome.reason
     scripted_check(monkeypatch, start, [0.5] * 20)  # nothing moved: no evidence, said as such
     lenient = quick(min_gain=-1.0)
     nothing = adapt(model, random_tracklets(model, 24), lenient, log=lambda _: None, people=people)
@@ -176,7 +176,7 @@ def test_a_gain_carried_by_too_few_matches_to_tell_from_chance_is_refused(monkey
     outcome = adapt(model, maps, quick(), log=lambda _: None, people=PEOPLE)
     assert not outcome.accepted and outcome.model is None
     assert "ranked only 2 of those matches better and 0 worse: chance alone does that 25% of the time" in outcome.reason
-    assert "(5% allowed)" in outcome.reason
+    assert "(5% allowed; more confirmed matches tell a real gain from chance sooner)" in outcome.reason
     scripted_check(monkeypatch, [0.5] * 6, [0.6] * 5 + [0.5])  # a smaller gain, but five matches up and none down
     assert adapt(model, maps, quick(), log=lambda _: None, people=PEOPLE).accepted
 
