@@ -33,8 +33,13 @@ def colour_jitter(crop: np.ndarray, rng: np.random.Generator, strength: float = 
     image = (image - grey) * rng.uniform(1 - strength, 1 + strength) + grey  # saturation
     image = np.clip(image, 0, 255).astype(np.uint8)
     hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV)
-    hsv[:, :, 0] = (hsv[:, :, 0].astype(np.int16) + int(rng.integers(-6, 7))) % 180
+    turn_hue(hsv, int(rng.integers(-6, 7)))
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+
+
+def turn_hue(hsv: np.ndarray, shift: int) -> None:
+    """Turn an OpenCV HSV image's hue by ``shift`` (OpenCV units, 0–179, wrapping round), in place."""
+    hsv[:, :, 0] = (hsv[:, :, 0].astype(np.int16) + shift) % 180
 
 
 def low_resolution(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:

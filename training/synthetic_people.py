@@ -13,6 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from training.augment import turn_hue
+
 Unit = tuple[str, list[np.ndarray]]  # (camera label, RGB crops)
 MADE_UP = "synthetic/"  # camera label prefix of made-up people
 
@@ -26,7 +28,7 @@ def recoloured(crops: list[np.ndarray], hue_shift: int, saturation: float) -> li
     out = []
     for crop in crops:
         hsv = cv2.cvtColor(crop, cv2.COLOR_RGB2HSV)
-        hsv[:, :, 0] = (hsv[:, :, 0].astype(np.int16) + hue_shift) % 180
+        turn_hue(hsv, hue_shift)
         hsv[:, :, 1] = np.clip(hsv[:, :, 1].astype(np.float32) * saturation, 0, 255).astype(np.uint8)
         out.append(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB))
     return out
