@@ -216,10 +216,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     model = load_model(args.default).eval()
+    made_by = {"start model": sha256_file(args.default), "teacher": str(args.teacher or "")}
     for name in args.sets:
         print(f"{name}:", flush=True)
         saved = args.runs / f"{name}.npz" if args.runs else None
-        made_by = {"start model": sha256_file(args.default), "teacher": str(args.teacher or "")}
         if saved is not None and saved.exists():
             data = saved_runs(saved, made_by)
         else:

@@ -167,12 +167,13 @@ def _with_person_masks(cache: CropCache, args: argparse.Namespace, config: Disti
         return load_masks(cache, path)
     print("person masks: background subtraction of the workspaces' videos …")
     masks, reliable = unit_masks(args.workspaces, config, set(args.cameras) if args.cameras else None)
+    other_units = SystemExit(f"error: {args.cache}: the teacher cache holds other units than these workspaces")
     try:
         masks, reliable = masks_with_made_up_people(cache, masks, reliable)
     except ValueError:  # more or fewer filmed units than the cache holds
-        masks = []
+        raise other_units from None
     if [m.shape[0] for m in masks] != [t.shape[0] for t in cache.teacher]:
-        raise SystemExit(f"error: {args.cache}: the teacher cache holds other units than these workspaces")
+        raise other_units
     cache = replace(cache, masks=masks, reliable=reliable)
     crops, usable = filmed_mask_share(cache)
     print(f"person masks of {crops} filmed crops, {usable:.0%} usable")
