@@ -79,9 +79,25 @@ class PostgresWorkspace(FootageStore, ModelStore, LabelStore, ProposalStore):
 
     def camera_id(self, name: str) -> int:
         """Id of the named camera, creating it if needed; two writers naming a new camera at once
-        get the same row (the unique name waits for the other's transaction, then reads its row)."""
-        self.db.execute("INSERT INTO cameras (name) VALUES (?) ON CONFLICT (name) DO NOTHING", [name])
-        return int(self.db.execute("SELECT id FROM cameras WHERE name = ?", [name]).fetchone()[0])
+        get the same row. They take turns on the name's advisory lock, so only the first inserts and
+        the ids stay those of a sequential run (an insert that loses on the unique name would still
+        draw an id from the sequence first); a writer whose transaction has not committed the row yet
+        is waited for by the unique name, and then its row is read."""
+        select = "SELECT id FROM cameras WHERE name = ?"
+        row = self.db.execute(select, [name]).fetchone()
+        if row:
+            return int(row[0])
+        key = advisory_lock_key(f"camera {name}")
+        self.db.execute("SELECT pg_advisory_lock(?)", [key])
+        try:
+            row = self.db.execute(select, [name]).fetchone()
+            if row is None:
+                self.db.execute("INSERT INTO cameras (name) VALUES (?) ON CONFLICT (name) DO NOTHING", [name])
+                row = self.db.execute(select, [name]).fetchone()
+            return int(row[0])
+        finally:
+            with suppress(ResourceError):  # a lost connection took the lock with it
+                self.db.execute("SELECT pg_advisory_unlock(?)", [key])
 
     def lock_labels(self) -> None:
         """Several analysts on one case: their label changes take turns (a transaction-level lock,
