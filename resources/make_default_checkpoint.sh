@@ -37,8 +37,10 @@ for c in 1 2 3 4 5 6; do
 done
 reid distill "$WORK/footage" "$WORK/multiviewx" \
   --teacher "$DATA/teachers/intel_omz/person-reidentification-retail-0287.xml" \
-  --out resources/reid_default.pt --seed 0 \
-  --set iterations=600 lr=0.0003 gate_weight=0.1 gate_margin=0.2 made_up_people=105
+  --out resources/reid_default.pt --seed 0
+# (No --set: DistillConfig's defaults are this recipe, iterations=600 lr=0.0003 gate_weight=0.1
+# gate_margin=0.2 made_up_people=105; tests/training/test_distill.py holds them to
+# resources/reid_default.recipe.json.)
 # The ONNX export the CPU engine uses, shipped beside the checkpoint (resources/reid_default.onnx/).
 python -c "from app.pipeline.embed import export_beside; export_beside('resources/reid_default.pt')"
 rm -rf "$WORK"

@@ -117,17 +117,13 @@ class EpochScore:
     own: float
     query_aps: np.ndarray | None = None
 
-    def worse_than(self, start: EpochScore) -> int:
-        """How many confirmed matches this model ranks worse (lower AP) than ``start`` did."""
+    def moved_from(self, start: EpochScore) -> tuple[int, int]:
+        """How many confirmed matches this model ranks better and how many worse (higher or lower
+        AP, beyond float noise) than ``start`` did; (0, 0) without the confirmed check."""
         if self.query_aps is None or start.query_aps is None:
-            return 0
-        return int(np.sum(self.query_aps < start.query_aps - 1e-9))
-
-    def better_than(self, start: EpochScore) -> int:
-        """How many confirmed matches this model ranks better (higher AP) than ``start`` did."""
-        if self.query_aps is None or start.query_aps is None:
-            return 0
-        return int(np.sum(self.query_aps > start.query_aps + 1e-9))
+            return 0, 0
+        better = int(np.sum(self.query_aps > start.query_aps + 1e-9))
+        return better, int(np.sum(self.query_aps < start.query_aps - 1e-9))
 
 
 def chance_of(better: int, worse: int) -> float:
@@ -354,9 +350,10 @@ def adapt(
         if on_epoch is not None:
             on_epoch(epoch, student)
         fault = refusal(start, scored, epoch, config, what)
+        better, worse = scored.moved_from(start)
         entry = {
             "epoch": epoch, "loss": float(np.mean(losses)), "check": scored.score, "self_check": scored.own,
-            "worse_matches": scored.worse_than(start), "refused": fault,
+            "better_matches": better, "worse_matches": worse, "refused": fault,
         }  # fmt: skip
         history.append(entry)
         log(f"epoch {epoch}/{config.epochs}: loss {entry['loss']:.4f}, check {scored.score:.4f}")
@@ -395,10 +392,10 @@ def refusal(start: EpochScore, scored: EpochScore, epoch: int, config: AdaptConf
         )
     better = f"epoch {epoch} ranked {what} better ({start.score:.4f} → {scored.score:.4f})"
     confirmed = 0 if scored.query_aps is None else len(scored.query_aps)
-    worse, allowed = scored.worse_than(start), math.floor(config.max_worse_share * confirmed)
+    raised, worse = scored.moved_from(start)
+    allowed = math.floor(config.max_worse_share * confirmed)
     if worse > allowed:
         return f"{better} but ranked {worse} of those matches worse than the start model did ({allowed} allowed)"
-    raised = scored.better_than(start)
     if raised + worse == 0:
         return f"{better} but ranked none of those matches differently from the start model"
     chance = chance_of(raised, worse)

@@ -215,5 +215,8 @@ def add_training_commands(commands: argparse._SubParsersAction) -> None:
     distill.add_argument("--out", type=Path, required=True)
     distill.add_argument("--seed", type=int)
     distill.add_argument("--cache", type=Path, help="keep the teacher's maps in this .npz (read it if it exists)")
-    distill.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="DistillConfig fields")
+    distill.add_argument(
+        "--set", nargs="*", default=[], metavar="KEY=VALUE",
+        help="DistillConfig fields (defaults: the shipped recipe; made_up_people=0 gate_weight=0 drop its extras)",
+    )  # fmt: skip
     distill.set_defaults(run=_distill)

@@ -43,6 +43,7 @@ COMMANDS = ("embed", "adapt", "finetune", "people", "train", "distill")
 TEACHER = SHARED_DATA / "teachers" / "intel_omz" / "person-reidentification-retail-0287.xml"
 TINY_TRAIN = ["backbone=mobilenet_v2", "input_size=[64,32]", "ids_per_batch=4", "frames_per_clip=2"]
 TINY_DISTILL = ["views=2", "clip_length=2", "batch_size=2", "min_crops=2", "iterations=100000"]
+TINY_DISTILL += ["made_up_people=0", "gate_weight=0"]  # the default recipe's extras: more units, person masks
 
 
 @dataclass

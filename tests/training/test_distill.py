@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +19,14 @@ from training.distill import DistillConfig, build_cache, distill
 from training.teacher import Teacher
 
 MAP_LAYER = 862
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_reid_distill_defaults_are_the_recipe_of_the_shipped_model() -> None:
+    recipe = json.loads((REPO_ROOT / "resources" / "reid_default.recipe.json").read_text())
+    defaults = asdict(DistillConfig())
+    assert {key: recipe["config"][key] for key in defaults} == defaults
+    assert "update gates pulled to person masks" in recipe["method"]  # the gate loss ran: masks were there
 
 
 def generated_tracklets(people: int, cameras: int, crops: int) -> list[tuple[str, list[np.ndarray]]]:

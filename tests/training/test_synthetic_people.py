@@ -55,7 +55,7 @@ def test_made_up_people_alternate_the_two_kinds_and_are_reproducible() -> None:
 
 def test_made_up_people_follow_the_real_units_and_get_no_person_mask_to_trust() -> None:
     units = [(f"cam{i}", striped((30 * i, 60, 90), (90, 30 * i, 60), frames=4)) for i in range(5)]
-    assert with_made_up_people(units, DistillConfig()) == units  # off unless asked
+    assert with_made_up_people(units, DistillConfig(made_up_people=0)) == units  # 0: none made up
     every = with_made_up_people(units, DistillConfig(made_up_people=4, seed=1))
     assert every[:5] == units and [c for c, _ in every[5:]] == ["synthetic/recoloured", "synthetic/joined"] * 2
     cache = CropCache(
