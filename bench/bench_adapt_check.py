@@ -11,10 +11,14 @@ by the real labelled cross-camera mAP (16 crops per tracklet, as bench_quality) 
    tracklets' cross-camera mAP (every labelled tracklet in the gallery), with looser variants of
    the rule beside it (``RULES``). The real mAP change is printed over all labelled tracklets and
    over the people not confirmed, the ones the operator has still to find.
+3. with ``--label-free OMZ.xml``, other label-free criteria a check could use, each computed on the
+   labelled tracklets without their labels: agreement with a teacher's similarities, the share of
+   mutual nearest neighbours across cameras, the top-1 margin; their rank correlation with the real
+   mAP change and what "keep the best epoch that raised it by 0.01" ends at.
 The runs adapt with ``check=self`` (a quarter of the tracks held out, as adapt does with either check)
-and record every epoch, so both rules are applied to the same models.
+and record every epoch, so every rule is applied to the same models.
 Run: python bench/bench_adapt_check.py [--sets vtest_halves multiviewx_geo] [--seeds 4] [--splits 20] [--runs DIR]
-    [--teacher OMZ.xml]
+    [--teacher OMZ.xml] [--label-free OMZ.xml]
 (--runs DIR: the adapt runs are saved there, and read from there by a later run to try other rules).
 """
 
@@ -148,6 +152,71 @@ def epoch_runs(
     return {"runs": runs, "labelled": labelled}
 
 
+def teacher_agreement(vectors: np.ndarray, cameras: np.ndarray, teacher: np.ndarray) -> float:
+    """Mean over tracklets of the rank correlation between the model's and the teacher's similarities
+    to every tracklet of the other cameras: how closely the model orders candidates as the teacher does."""
+    other = cameras[:, None] != cameras[None, :]
+    ours, theirs = vectors @ vectors.T, teacher @ teacher.T
+    return float(np.mean([spearmanr(ours[i, other[i]], theirs[i, other[i]]).statistic for i in range(len(vectors))]))
+
+
+def mutual_share(vectors: np.ndarray, cameras: np.ndarray, _teacher: np.ndarray) -> float:
+    """Share of tracklets whose nearest tracklet of another camera has them as its nearest too."""
+    similarity = np.where(cameras[:, None] != cameras[None, :], vectors @ vectors.T, -np.inf)
+    nearest = similarity.argmax(axis=1)
+    return float(np.mean(nearest[nearest] == np.arange(len(vectors))))
+
+
+def top_margin(vectors: np.ndarray, cameras: np.ndarray, _teacher: np.ndarray) -> float:
+    """Mean gap between each tracklet's most and second most similar tracklet of another camera."""
+    similarity = np.where(cameras[:, None] != cameras[None, :], vectors @ vectors.T, -np.inf)
+    top = -np.sort(-similarity, axis=1)[:, :2]
+    return float(np.mean(top[:, 0] - top[:, 1]))
+
+
+LABEL_FREE = {
+    "agreement with the teacher's similarities": teacher_agreement,
+    "mutual nearest neighbours across cameras": mutual_share,
+    "top-1 minus top-2 similarity across cameras": top_margin,
+}
+
+
+def labelled_teacher_vectors(name: str, work: Path, xml: Path, data: dict) -> np.ndarray:
+    """The teacher's unit vector of each labelled tracklet (mean over the same 16 crops the runs were scored on)."""
+    from training.teacher import Teacher
+
+    labels = ROOT / "bench" / "labels" / f"{name}.json"
+    labelled = thinned(workspace_set(labelled_workspace(labels, work, SHARED), labels), 16)
+    if [(t.camera, t.person) for t in labelled] != [(t.camera, t.person) for t in data["labelled"]]:
+        raise SystemExit(f"error: {work / name}: its labelled tracklets are not the ones these runs were scored on")
+    teacher = Teacher(xml)
+    vectors = np.stack([teacher(t.crops)[1].mean(axis=0) for t in labelled])
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def label_free_report(data: dict, teacher: np.ndarray) -> None:
+    cameras = np.array([t.camera for t in data["labelled"]])
+    for criterion, measure in LABEL_FREE.items():
+        change, real_change, chosen = [], [], []
+        for run in data["runs"]:
+            values, real = [measure(np.asarray(v), cameras, teacher) for v in run["vectors"]], run["real"]
+            change += [v - values[0] for v in values[1:]]
+            real_change += [r - real[0] for r in real[1:]]
+            raised = [e for e in range(1, len(values)) if values[e] >= values[0] + 0.01]
+            chosen.append(real[max(raised, key=lambda e: values[e])] - real[0] if raised else None)
+        kept = [c for c in chosen if c is not None]
+        outcome = (
+            f"kept {len(kept)} of {len(chosen)} runs: real change mean {np.mean(kept):+.3f}, min {min(kept):+.3f} "
+            f"({sum(k < -0.01 for k in kept)} more than 0.01 below)"
+            if kept
+            else f"kept none of {len(chosen)} runs"
+        )
+        print(
+            f"  label-free, {criterion}: rank correlation of its change with the real change "
+            f"{spearmanr(change, real_change).statistic:+.2f}; keeping the best epoch that raised it by 0.01 {outcome}"
+        )
+
+
 def kept_epoch(scored: list[EpochScore], config: AdaptConfig) -> int:
     """The epoch adapt keeps under ``config`` (0: none, the start model stays): the best-scoring one
     that ``training.adapt.refusal`` lets through, as adapt picks it."""
@@ -213,6 +282,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "rru-reid-bench-quality")
     parser.add_argument("--runs", type=Path, help="folder for the adapt runs: reused when there, saved when not")
     parser.add_argument("--teacher", type=Path, help="OMZ re-ID IR (.xml) every run anchors to")
+    parser.add_argument("--label-free", type=Path, metavar="OMZ_XML", help="score label-free checks too (teacher IR)")
     args = parser.parse_args()
     torch.set_num_threads(2)
     model = load_model(args.default).eval()
@@ -228,6 +298,8 @@ def main() -> None:
                 saved.parent.mkdir(parents=True, exist_ok=True)
                 save_runs(data, saved, made_by)
         self_check_report(data)
+        if args.label_free is not None:
+            label_free_report(data, labelled_teacher_vectors(name, args.work, args.label_free, data))
         confirmed_half_report(data, args.splits)
 
 
