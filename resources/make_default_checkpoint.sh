@@ -14,8 +14,10 @@
 # person's upper body on another's legs: training/synthetic_people.py), so the student learns the
 # teacher's answer for many more people than the footage holds. Seeds 0-2 of this recipe were made;
 # the one shipped had the best mean mAP of the two development sets (README, "Re-ID quality").
+# Usage: bash resources/make_default_checkpoint.sh [DATA_DIR] [OUT.pt]  (default OUT: the shipped file)
 set -euo pipefail
 DATA=${1:-../shared/data}
+OUT=${2:-resources/reid_default.pt}
 WORK=$(mktemp -d)
 V=$DATA/video
 reid ingest "$WORK/footage" "$V/intel_room/one-by-one-person-detection.mp4" --camera room-close --stride 2 --max-crops 0
@@ -37,10 +39,10 @@ for c in 1 2 3 4 5 6; do
 done
 reid distill "$WORK/footage" "$WORK/multiviewx" \
   --teacher "$DATA/teachers/intel_omz/person-reidentification-retail-0287.xml" \
-  --out resources/reid_default.pt --seed 0
+  --out "$OUT" --seed 0
 # (No --set: DistillConfig's defaults are this recipe, iterations=600 lr=0.0003 gate_weight=0.1
 # gate_margin=0.2 made_up_people=105; tests/training/test_distill.py holds them to
 # resources/reid_default.recipe.json.)
 # The ONNX export the CPU engine uses, shipped beside the checkpoint (resources/reid_default.onnx/).
-python -c "from app.pipeline.embed import export_beside; export_beside('resources/reid_default.pt')"
+python -c "import sys; from app.pipeline.embed import export_beside; export_beside(sys.argv[1])" "$OUT"
 rm -rf "$WORK"
