@@ -356,7 +356,8 @@ def adapt(
             "better_matches": better, "worse_matches": worse, "refused": fault,
         }  # fmt: skip
         history.append(entry)
-        log(f"epoch {epoch}/{config.epochs}: loss {entry['loss']:.4f}, check {scored.score:.4f}")
+        moved = f" ({better} confirmed matches ranked better, {worse} worse)" if scored.query_aps is not None else ""
+        log(f"epoch {epoch}/{config.epochs}: loss {entry['loss']:.4f}, check {scored.score:.4f}{moved}")
         if progress is not None:
             progress({"stage": "adapt", "epoch": epoch, "epochs": config.epochs, "check": scored.score})
         if top_epoch == 0 or scored.score > top.score:

@@ -121,12 +121,14 @@ def test_a_model_ranking_over_a_tenth_of_the_confirmed_matches_worse_is_refused_
     model = ReIDModel(ModelConfig(backbone="omz_reid_0287")).eval()
     maps = random_tracklets(model)
     scripted_check(monkeypatch, [0.5] * 6, [1.0] * 5 + [0.4])  # mAP 0.50 → 0.90, one match lower
-    outcome = adapt(model, maps, quick(), log=lambda _: None, people=PEOPLE)  # a tenth of 6: none may fall
+    lines: list[str] = []
+    outcome = adapt(model, maps, quick(), log=lines.append, people=PEOPLE)  # a tenth of 6: none may fall
     assert not outcome.accepted and outcome.model is None
     assert "epoch 1 ranked" in outcome.reason
     assert "(0.5000 → 0.9000) but ranked 1 of those matches worse than the start model did" in outcome.reason
     assert "(0 allowed)" in outcome.reason
     assert (outcome.history[0]["better_matches"], outcome.history[0]["worse_matches"]) == (5, 1)
+    assert any(line.endswith("(5 confirmed matches ranked better, 1 worse)") for line in lines)  # told each epoch
     scripted_check(monkeypatch, [0.5] * 6, [1.0] * 5 + [0.4])
     lenient = quick(max_worse_share=0.2, max_chance=0.2)  # 1 of 6 may fall; 5 up, 1 down is chance 7 times in 64
     allowed = adapt(model, maps, lenient, log=lambda _: None, people=PEOPLE)
