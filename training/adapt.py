@@ -147,6 +147,14 @@ class AdaptOutcome:
     seconds: float = 0.0
     check: str = "self-check"  # what judged it, in words
 
+    def kept_epoch_moves(self) -> dict[str, int]:
+        """How many confirmed matches the kept epoch ranked better and worse than the start model
+        (empty when nothing was kept or the confirmed check did not judge), for the model's record."""
+        kept = next((e for e in self.history if e["epoch"] == self.best_epoch), None)
+        if not self.accepted or kept is None or kept["better_matches"] + kept["worse_matches"] == 0:
+            return {}
+        return {"matches_better": kept["better_matches"], "matches_worse": kept["worse_matches"]}
+
 
 def tracklet_maps(
     model: ReIDModel,

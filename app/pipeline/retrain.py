@@ -179,6 +179,7 @@ def adapt_workspace(
             "start": outcome.start_score,
             "adapted": outcome.best_score,
             "epoch": outcome.best_epoch,
+            **outcome.kept_epoch_moves(),
         },
         "recipe": (start_data.get("meta") or {}).get("recipe"),
     }

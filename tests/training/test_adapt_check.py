@@ -133,6 +133,8 @@ def test_a_model_ranking_over_a_tenth_of_the_confirmed_matches_worse_is_refused_
     lenient = quick(max_worse_share=0.2, max_chance=0.2)  # 1 of 6 may fall; 5 up, 1 down is chance 7 times in 64
     allowed = adapt(model, maps, lenient, log=lambda _: None, people=PEOPLE)
     assert allowed.accepted and allowed.best_score == pytest.approx(0.9)
+    assert allowed.kept_epoch_moves() == {"matches_better": 5, "matches_worse": 1}  # written in the model's record
+    assert outcome.kept_epoch_moves() == {}  # refused: nothing kept
 
 
 def test_chance_is_the_one_sided_sign_test_of_the_matches_ranked_better_against_worse() -> None:
