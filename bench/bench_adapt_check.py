@@ -51,6 +51,7 @@ from training.checksets import (
     thinned,
     workspace_set,
 )
+from training.teacher import Teacher
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -106,15 +107,6 @@ def save_runs(data: dict, path: Path, made_by: dict[str, str] | None = None) -> 
     )
 
 
-def teacher_anchors(teacher_xml: Path, tracklets: list) -> torch.Tensor:
-    """Per tracklet, the teacher's mean vector over its crops, unit length (as ``reid adapt --teacher``)."""
-    from training.teacher import Teacher
-
-    teacher = Teacher(teacher_xml)
-    vectors = [teacher(crops)[1].mean(axis=0) for _, _, _, crops in tracklets]
-    return torch.nn.functional.normalize(torch.from_numpy(np.stack(vectors)), dim=1)
-
-
 def epoch_runs(
     name: str, model: ReIDModel, work: Path, seeds: int, settings: list[str], teacher: Path | None = None
 ) -> dict:
@@ -129,7 +121,7 @@ def epoch_runs(
         ]
     tracklets = [t for t in tracklets if len(t[3]) >= 2]
     maps = tracklet_maps(model, tracklets, AdaptConfig())
-    anchors = teacher_anchors(teacher, tracklets) if teacher is not None else None
+    anchors = Teacher(teacher).tracklet_vectors([t[3] for t in tracklets]) if teacher is not None else None
     labelled = thinned(workspace_set(folder, labels), 16)
     with torch.inference_mode():
         label_maps = [model.backbone.features(preprocess(t.crops, model.spec)) for t in labelled]
@@ -160,17 +152,20 @@ def teacher_agreement(vectors: np.ndarray, cameras: np.ndarray, teacher: np.ndar
     return float(np.mean([spearmanr(ours[i, other[i]], theirs[i, other[i]]).statistic for i in range(len(vectors))]))
 
 
+def across_cameras(vectors: np.ndarray, cameras: np.ndarray) -> np.ndarray:
+    """Cosine similarities between tracklets, −inf within a camera (never a candidate there)."""
+    return np.where(cameras[:, None] != cameras[None, :], vectors @ vectors.T, -np.inf)
+
+
 def mutual_share(vectors: np.ndarray, cameras: np.ndarray, _teacher: np.ndarray) -> float:
     """Share of tracklets whose nearest tracklet of another camera has them as its nearest too."""
-    similarity = np.where(cameras[:, None] != cameras[None, :], vectors @ vectors.T, -np.inf)
-    nearest = similarity.argmax(axis=1)
+    nearest = across_cameras(vectors, cameras).argmax(axis=1)
     return float(np.mean(nearest[nearest] == np.arange(len(vectors))))
 
 
 def top_margin(vectors: np.ndarray, cameras: np.ndarray, _teacher: np.ndarray) -> float:
     """Mean gap between each tracklet's most and second most similar tracklet of another camera."""
-    similarity = np.where(cameras[:, None] != cameras[None, :], vectors @ vectors.T, -np.inf)
-    top = -np.sort(-similarity, axis=1)[:, :2]
+    top = -np.sort(-across_cameras(vectors, cameras), axis=1)[:, :2]
     return float(np.mean(top[:, 0] - top[:, 1]))
 
 
@@ -183,15 +178,11 @@ LABEL_FREE = {
 
 def labelled_teacher_vectors(name: str, work: Path, xml: Path, data: dict) -> np.ndarray:
     """The teacher's unit vector of each labelled tracklet (mean over the same 16 crops the runs were scored on)."""
-    from training.teacher import Teacher
-
     labels = ROOT / "bench" / "labels" / f"{name}.json"
     labelled = thinned(workspace_set(labelled_workspace(labels, work, SHARED), labels), 16)
     if [(t.camera, t.person) for t in labelled] != [(t.camera, t.person) for t in data["labelled"]]:
         raise SystemExit(f"error: {work / name}: its labelled tracklets are not the ones these runs were scored on")
-    teacher = Teacher(xml)
-    vectors = np.stack([teacher(t.crops)[1].mean(axis=0) for t in labelled])
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    return Teacher(xml).tracklet_vectors([t.crops for t in labelled]).numpy()
 
 
 def label_free_report(data: dict, teacher: np.ndarray) -> None:

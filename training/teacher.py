@@ -76,3 +76,9 @@ class Teacher:
                 emb, fmap = full(x).numpy(), cut(x).numpy()
         emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
         return fmap.astype(np.float16), emb.astype(np.float32)
+
+    def tracklet_vectors(self, tracklets: list[list[np.ndarray]]) -> torch.Tensor:
+        """Per tracklet (a list of RGB crops), the mean of the teacher's embeddings, unit length: what
+        ``reid adapt --teacher`` anchors each tracklet to."""
+        vectors = np.stack([self(crops)[1].mean(axis=0) for crops in tracklets])
+        return torch.nn.functional.normalize(torch.from_numpy(vectors), dim=1)

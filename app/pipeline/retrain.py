@@ -17,9 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import torch
-
 from app.pipeline.embed import decode_crops, embed_workspace, register_checkpoint
 from app.pipeline.events import Progress, StepProgress, adapt_progress, train_progress
 from app.pipeline.model_files import model_file, require_model_file
@@ -154,9 +151,7 @@ def adapt_workspace(
     if teacher_xml is not None:
         from training.teacher import Teacher
 
-        teacher = Teacher(teacher_xml)
-        vectors = [teacher(crops)[1].mean(axis=0) for _, _, _, crops in tracklets]
-        anchors = torch.nn.functional.normalize(torch.from_numpy(np.stack(vectors)), dim=1)
+        anchors = Teacher(teacher_xml).tracklet_vectors([crops for _, _, _, crops in tracklets])
     outcome = adapt(
         model,
         maps,

@@ -66,3 +66,13 @@ def test_distillation_learns_the_teachers_similarities_and_records_the_teacher(t
     student = load_model(out)
     for name, value in read_ir(xml, output_layer=MAP_LAYER)[1].items():  # the frozen backbone is the teacher's
         assert torch.equal(student.backbone.net.consts[name], value)
+
+
+def test_a_tracklets_teacher_vector_is_the_unit_mean_of_its_crops_embeddings() -> None:
+    teacher = Teacher(shared_file("teachers/intel_omz/person-reidentification-retail-0287.xml"), MAP_LAYER)
+    tracklets = [crops for _, crops in generated_tracklets(people=2, cameras=1, crops=3)]
+    vectors = teacher.tracklet_vectors(tracklets)
+    assert vectors.shape == (2, 256) and torch.allclose(vectors.norm(dim=1), torch.ones(2))
+    mean = teacher(tracklets[1])[1].mean(axis=0)
+    assert np.allclose(vectors[1].numpy(), mean / np.linalg.norm(mean), atol=1e-6)
+    assert float(vectors[0] @ vectors[1]) < 0.99  # two people, two vectors
